@@ -1,0 +1,168 @@
+"""The stack-output contract: what ingestion jobs read instead of the old provisioning-plan.json.
+
+The Pulumi program exports one ``StackOutputs`` (each top-level field is a stack output), and the
+ingest service reads the same model back from ``pulumi stack output --json``. Both build it with
+``build_contract`` so the tables, columns and types in it are the schema module's, never restated.
+No field may hold a secret: the model refuses values that look like credentials.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schema.dialects import dialect
+from schema.events import FAMILIES, Category
+from schema.fingerprint import SCHEMA_VERSION, schema_fingerprint
+from schema.tables import DEAD_LETTER_TABLE, EVENT_TABLES, TableSpec
+from schema.types import LogicalType
+
+CONTRACT_VERSION: Literal[1] = 1
+
+Provider = Literal["postgres", "bigquery", "snowflake", "duckdb"]
+BusDriver = Literal["memory", "kafka", "pubsub"]
+
+# user:password@ in a URL, or key=value pairs that carry credentials.
+_SECRET_PATTERNS = (
+    re.compile(r"://[^/@\s:]+:[^/@\s]+@"),
+    re.compile(r"(?i)(password|passwd|secret|token|private[_-]?key|api[_-]?key)\s*[=:]"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+)
+
+
+def looks_secret(value: str) -> bool:
+    """Heuristic shared with the policy pack: does this string look like it carries a credential?"""
+    return any(pattern.search(value) for pattern in _SECRET_PATTERNS)
+
+
+class _Contract(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ColumnContract(_Contract):
+    name: str
+    type: LogicalType
+    warehouse_type: str
+    nullable: bool
+
+
+class PartitioningContract(_Contract):
+    column: str
+    granularity: Literal["day"] = "day"
+
+
+class TableContract(_Contract):
+    name: str = Field(description="Table name as the schema module declares it.")
+    table: str = Field(description="Fully qualified name in the warehouse.")
+    category: Category | None = None
+    version: int | None = Field(None, description="Payload schema version of the family.")
+    columns: list[ColumnContract]
+    dedup_key: list[str]
+    partitioning: PartitioningContract
+    clustering: list[str]
+
+
+class BusContract(_Contract):
+    driver: BusDriver
+    topic: str | None = None
+    dead_letter_topic: str | None = None
+    brokers: list[str] = Field(default_factory=list)
+    project: str | None = None
+    subscription: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> BusContract:
+        if self.driver == "kafka" and not (self.topic and self.brokers):
+            raise ValueError("bus driver kafka needs topic and brokers")
+        if self.driver == "pubsub" and not (self.topic and self.project):
+            raise ValueError("bus driver pubsub needs topic and project")
+        return self
+
+
+class StackOutputs(_Contract):
+    """Every stack output of the program; ``pulumi stack output --json`` validates against it."""
+
+    contract_version: Literal[1] = CONTRACT_VERSION
+    provider: Provider
+    namespace: str = Field(description="Postgres schema, BigQuery dataset or Snowflake schema.")
+    bus: BusContract
+    tables: dict[Category, TableContract]
+    dead_letter_table: TableContract
+    ingest_endpoint: str | None = None
+    schema_version: int
+    schema_fingerprint: str
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StackOutputs:
+        missing = {family.category for family in FAMILIES} - set(self.tables)
+        if missing:
+            raise ValueError(f"tables missing for categories {sorted(missing)}")
+        for path, value in _strings(self.model_dump(mode="json")):
+            if looks_secret(value):
+                raise ValueError(f"stack output {path} looks like it carries a secret; outputs must not")
+        return self
+
+
+def _strings(value: Any, path: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, dict):
+        return [item for key, child in value.items() for item in _strings(child, f"{path}.{key}".lstrip("."))]
+    if isinstance(value, list):
+        return [item for index, child in enumerate(value) for item in _strings(child, f"{path}[{index}]")]
+    return []
+
+
+def fully_qualified(provider: Provider, table: str, namespace: str, catalog: str | None = None) -> str:
+    """The name an ingestion job or analyst uses: catalog (project/database) when known."""
+    if provider == "snowflake":
+        parts = [part.upper() for part in (catalog, namespace, table) if part]
+    else:
+        parts = [part for part in (catalog, namespace, table) if part]
+    return ".".join(parts)
+
+
+def table_contract(
+    spec: TableSpec, provider: Provider, namespace: str, catalog: str | None = None
+) -> TableContract:
+    types = dialect(provider).TYPES
+    family = next((f for f in FAMILIES if f.category == spec.category), None)
+    return TableContract(
+        name=spec.name,
+        table=fully_qualified(provider, spec.name, namespace, catalog),
+        category=spec.category,
+        version=family.version if family else None,
+        columns=[
+            ColumnContract(name=c.name, type=c.type, warehouse_type=types[c.type], nullable=c.nullable)
+            for c in spec.columns
+        ],
+        dedup_key=list(spec.primary_key),
+        partitioning=PartitioningContract(column=spec.partition_by),
+        clustering=list(spec.cluster_by),
+    )
+
+
+def build_contract(
+    provider: Provider,
+    namespace: str,
+    bus: BusContract,
+    *,
+    catalog: str | None = None,
+    ingest_endpoint: str | None = None,
+) -> StackOutputs:
+    """The contract for one deployment, derived entirely from the schema module's tables."""
+    return StackOutputs(
+        provider=provider,
+        namespace=namespace,
+        bus=bus,
+        tables={
+            category: table_contract(spec, provider, namespace, catalog)
+            for category, spec in EVENT_TABLES.items()
+        },
+        dead_letter_table=table_contract(DEAD_LETTER_TABLE, provider, namespace, catalog),
+        ingest_endpoint=ingest_endpoint,
+        schema_version=SCHEMA_VERSION,
+        schema_fingerprint=schema_fingerprint(),
+    )

@@ -1,0 +1,158 @@
+"""Turning bytes into validated events, with errors that name field, rule and value.
+
+The hot path is one ``TypeAdapter.validate_json`` over a union of every (category, name) envelope,
+discriminated on ``category/name``: pydantic-core parses JSON, UUIDs and timestamps in one pass,
+faster than ``json.loads``. Two rules pydantic does not enforce on free-form JSON (``context`` and
+unknown payload fields) are checked afterwards, only when the raw bytes could contain a violation:
+
+* NaN / Infinity are not JSON; they are rejected anywhere in the body (rule ``finite_number``).
+* ``\\u0000`` is rejected anywhere in the body (rule ``no_nul_character``): Postgres cannot store it
+  in ``text`` or ``jsonb``, and rejecting it everywhere keeps the warehouses consistent. The event
+  is not lost: the dead-letter table keeps the raw bytes (``bytea``/``BYTES``/``BINARY``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any, Union
+
+from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
+
+from schema.events import FAMILIES, EventEnvelope
+from schema.exceptions import EventValidationError, Issue, preview
+
+_TAG_SEPARATOR = "/"
+
+
+def _tag_of(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        category, name = value.get("category"), value.get("name")
+    else:
+        category, name = getattr(value, "category", None), getattr(value, "name", None)
+    if isinstance(category, str) and isinstance(name, str):
+        return f"{category}{_TAG_SEPARATOR}{name}"
+    return None
+
+
+_MEMBERS = tuple(
+    Annotated[envelope, Tag(f"{family.category.value}{_TAG_SEPARATOR}{name}")]
+    for family in FAMILIES
+    for name, envelope in family.envelopes.items()
+)
+_EVENT_ADAPTER: TypeAdapter[EventEnvelope] = TypeAdapter(
+    Annotated[Union[_MEMBERS], Discriminator(_tag_of)]  # type: ignore[valid-type,arg-type]  # noqa: UP007
+)
+_NAMES_BY_CATEGORY = {family.category.value: family.event_names for family in FAMILIES}
+_SUSPECT_MARKERS = (b"NaN", b"Infinity", b"u0000")
+
+
+def parse_event(raw: bytes | str) -> EventEnvelope:
+    """Validate one JSON event body; raise EventValidationError with every issue found."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    try:
+        event = _EVENT_ADAPTER.validate_json(data)
+    except ValidationError as error:
+        raise EventValidationError(_issues(error, data)) from None
+    if any(marker in data for marker in _SUSPECT_MARKERS):
+        _check_free_form(event)
+    return event
+
+
+def validate_event(obj: Mapping[str, Any]) -> EventEnvelope:
+    """Validate an already-decoded event with exactly the JSON semantics of ``parse_event``."""
+    try:
+        data = json.dumps(obj, allow_nan=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    except (TypeError, ValueError) as error:
+        raise EventValidationError([Issue("", "json_type", f"not JSON-serialisable: {error}", "")]) from None
+    return parse_event(data)
+
+
+def _check_free_form(event: EventEnvelope) -> None:
+    issues: list[Issue] = []
+    _walk(event.context, "context", issues)
+    _walk(event.payload.model_extra or {}, "payload", issues)
+    for name in type(event.payload).model_fields:
+        value = getattr(event.payload, name)
+        if isinstance(value, str):
+            _walk(value, f"payload.{name}", issues)
+    for name in ("source", "name"):
+        _walk(getattr(event, name), name, issues)
+    if event.actor is not None:
+        _walk(event.actor.type, "actor.type", issues)
+        _walk(event.actor.id, "actor.id", issues)
+    if issues:
+        raise EventValidationError(issues)
+
+
+def _walk(value: Any, path: str, issues: list[Issue]) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            issues.append(Issue(path, "no_nul_character", "NUL (\\u0000) is not allowed", preview(value)))
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            issues.append(Issue(path, "finite_number", "NaN and Infinity are not JSON", preview(value)))
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if "\x00" in key:
+                issues.append(Issue(path, "no_nul_character", "NUL (\\u0000) in a key", preview(key)))
+            _walk(item, f"{path}.{key}", issues)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _walk(item, f"{path}[{index}]", issues)
+
+
+def _issues(error: ValidationError, data: bytes) -> list[Issue]:
+    issues: list[Issue] = []
+    for item in error.errors(include_url=False):
+        kind = item["type"]
+        loc = [part for part in item["loc"] if not _is_tag(part)]
+        if kind == "union_tag_invalid":
+            issues.append(_unknown_tag_issue(item["ctx"]["tag"]))
+            continue
+        if kind == "union_tag_not_found":
+            issues.append(_missing_tag_issue(item.get("input")))
+            continue
+        if kind == "json_invalid":
+            message = f"body is not valid JSON: {item['ctx'].get('error', item['msg'])}"
+            issues.append(Issue("", "json_invalid", message, preview(data)))
+            continue
+        field = ".".join(str(part) for part in loc)
+        issues.append(Issue(field, kind, item["msg"], preview(item.get("input"))))
+    return issues
+
+
+def _is_tag(part: Any) -> bool:
+    return (
+        isinstance(part, str)
+        and _TAG_SEPARATOR in part
+        and part.split(_TAG_SEPARATOR)[0] in (_NAMES_BY_CATEGORY)
+    )
+
+
+def _unknown_tag_issue(tag: str) -> Issue:
+    category, _, name = tag.partition(_TAG_SEPARATOR)
+    if category not in _NAMES_BY_CATEGORY:
+        known = ", ".join(sorted(_NAMES_BY_CATEGORY))
+        return Issue(
+            "category", "unknown_category", f"unknown category; expected one of {known}", preview(category)
+        )
+    names = ", ".join(_NAMES_BY_CATEGORY[category])
+    return Issue(
+        "name",
+        "unknown_event_name",
+        f"unknown event name for {category}; expected one of {names}",
+        preview(name),
+    )
+
+
+def _missing_tag_issue(value: Any) -> Issue:
+    if not isinstance(value, Mapping):
+        return Issue("", "object_type", "an event must be a JSON object", preview(value))
+    for field in ("category", "name"):
+        if field not in value:
+            return Issue(field, "missing", "Field required", "")
+        if not isinstance(value[field], str):
+            return Issue(field, "string_type", "Input should be a valid string", preview(value[field]))
+    return Issue("", "object_type", "an event must be a JSON object", preview(value))

@@ -1,0 +1,19 @@
+"""Logical column types: the vocabulary every dialect renderer maps from."""
+
+from enum import StrEnum
+
+
+class LogicalType(StrEnum):
+    """A warehouse-neutral column type; each dialect module owns its mapping of these.
+
+    ``bytes`` is not in design.md's table: the dead-letter table needs it to keep raw bodies that
+    are not valid UTF-8 (Postgres ``bytea``, BigQuery ``BYTES``, Snowflake ``BINARY``, DuckDB ``BLOB``).
+    """
+
+    UUID = "uuid"
+    TIMESTAMP = "timestamp"
+    TEXT = "text"
+    INTEGER = "integer"
+    FLOAT = "float"
+    JSON = "json"
+    BYTES = "bytes"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from schema.dialects._sql import join_script, string_literal
+from schema.dialects._sql import backslash_string_literal as string_literal
+from schema.dialects._sql import join_script
 from schema.identifiers import identifier
 from schema.tables import TABLES, Column, TableSpec
 from schema.types import LogicalType

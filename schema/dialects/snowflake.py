@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from schema.dialects._sql import join_script, string_literal
+from schema.dialects._sql import backslash_string_literal as string_literal
+from schema.dialects._sql import join_script
 from schema.identifiers import double_quoted
 from schema.tables import TABLES, Column, TableSpec
 from schema.types import LogicalType

@@ -184,7 +184,7 @@ def fact_columns(family: EventFamily) -> tuple[Column, ...]:
     )
 
 
-def _event_table(family: EventFamily) -> TableSpec:
+def event_table(family: EventFamily) -> TableSpec:
     return TableSpec(
         name=family.table,
         description=family.description,
@@ -232,7 +232,7 @@ DEAD_LETTER_TABLE = TableSpec(
     indexes=("event_id", "error_rule"),
 )
 
-EVENT_TABLES: dict[Category, TableSpec] = {family.category: _event_table(family) for family in FAMILIES}
+EVENT_TABLES: dict[Category, TableSpec] = {family.category: event_table(family) for family in FAMILIES}
 TABLES: tuple[TableSpec, ...] = (*EVENT_TABLES.values(), DEAD_LETTER_TABLE)
 
 

@@ -18,31 +18,23 @@ import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Union
 
-from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from schema.events import FAMILIES, EventEnvelope
 from schema.exceptions import EventValidationError, Issue, preview
 
-_TAG_SEPARATOR = "/"
-
-
-def _tag_of(value: Any) -> str | None:
-    if isinstance(value, Mapping):
-        category, name = value.get("category"), value.get("name")
-    else:
-        category, name = getattr(value, "category", None), getattr(value, "name", None)
-    if isinstance(category, str) and isinstance(name, str):
-        return f"{category}{_TAG_SEPARATOR}{name}"
-    return None
-
-
-_MEMBERS = tuple(
-    Annotated[envelope, Tag(f"{family.category.value}{_TAG_SEPARATOR}{name}")]
-    for family in FAMILIES
-    for name, envelope in family.envelopes.items()
-)
+# Nested string discriminators (category, then name) let pydantic-core pick the model while it
+# parses the JSON; a callable discriminator would cost ~20% of throughput.
 _EVENT_ADAPTER: TypeAdapter[EventEnvelope] = TypeAdapter(
-    Annotated[Union[_MEMBERS], Discriminator(_tag_of)]  # type: ignore[valid-type,arg-type]  # noqa: UP007
+    Annotated[
+        Union[  # type: ignore[valid-type,arg-type]  # noqa: UP007
+            tuple(
+                Annotated[Union[tuple(family.envelopes.values())], Field(discriminator="name")]  # noqa: UP007
+                for family in FAMILIES
+            )
+        ],
+        Field(discriminator="category"),
+    ]
 )
 _NAMES_BY_CATEGORY = {family.category.value: family.event_names for family in FAMILIES}
 _SUSPECT_MARKERS = (b"NaN", b"Infinity", b"u0000")
@@ -106,53 +98,43 @@ def _walk(value: Any, path: str, issues: list[Issue]) -> None:
 def _issues(error: ValidationError, data: bytes) -> list[Issue]:
     issues: list[Issue] = []
     for item in error.errors(include_url=False):
-        kind = item["type"]
-        loc = [part for part in item["loc"] if not _is_tag(part)]
-        if kind == "union_tag_invalid":
-            issues.append(_unknown_tag_issue(item["ctx"]["tag"]))
-            continue
-        if kind == "union_tag_not_found":
-            issues.append(_missing_tag_issue(item.get("input")))
-            continue
+        kind, loc, value = item["type"], _field_path(item["loc"]), item.get("input")
         if kind == "json_invalid":
             message = f"body is not valid JSON: {item['ctx'].get('error', item['msg'])}"
             issues.append(Issue("", "json_invalid", message, preview(data)))
-            continue
-        field = ".".join(str(part) for part in loc)
-        issues.append(Issue(field, kind, item["msg"], preview(item.get("input"))))
+        elif kind in ("union_tag_invalid", "union_tag_not_found"):
+            issues.append(_tag_issue(str(item["ctx"]["discriminator"]).strip("'"), value))
+        elif kind in ("dict_type", "model_type") and not loc:
+            issues.append(Issue("", "object_type", "an event must be a JSON object", preview(value)))
+        else:
+            issues.append(Issue(loc, kind, item["msg"], preview(value)))
     return issues
 
 
-def _is_tag(part: Any) -> bool:
-    return (
-        isinstance(part, str)
-        and _TAG_SEPARATOR in part
-        and part.split(_TAG_SEPARATOR)[0] in (_NAMES_BY_CATEGORY)
-    )
+def _field_path(loc: tuple[Any, ...]) -> str:
+    """The wire field path, without the union tags pydantic puts in front of it."""
+    parts = list(loc)
+    if parts and parts[0] in _NAMES_BY_CATEGORY:
+        category = parts.pop(0)
+        if parts and parts[0] in _NAMES_BY_CATEGORY[category]:
+            parts.pop(0)
+    return ".".join(str(part) for part in parts)
 
 
-def _unknown_tag_issue(tag: str) -> Issue:
-    category, _, name = tag.partition(_TAG_SEPARATOR)
-    if category not in _NAMES_BY_CATEGORY:
+def _tag_issue(field: str, body: Any) -> Issue:
+    value = body.get(field) if isinstance(body, Mapping) else None
+    if not isinstance(body, Mapping) or field not in body:
+        return Issue(field, "missing", "Field required", "")
+    if not isinstance(value, str):
+        return Issue(field, "string_type", "Input should be a valid string", preview(value))
+    if field == "category":
         known = ", ".join(sorted(_NAMES_BY_CATEGORY))
-        return Issue(
-            "category", "unknown_category", f"unknown category; expected one of {known}", preview(category)
-        )
-    names = ", ".join(_NAMES_BY_CATEGORY[category])
+        return Issue(field, "unknown_category", f"unknown category; expected one of {known}", preview(value))
+    category = body.get("category")
+    names = ", ".join(_NAMES_BY_CATEGORY.get(str(category), ()))
     return Issue(
-        "name",
+        field,
         "unknown_event_name",
         f"unknown event name for {category}; expected one of {names}",
-        preview(name),
+        preview(value),
     )
-
-
-def _missing_tag_issue(value: Any) -> Issue:
-    if not isinstance(value, Mapping):
-        return Issue("", "object_type", "an event must be a JSON object", preview(value))
-    for field in ("category", "name"):
-        if field not in value:
-            return Issue(field, "missing", "Field required", "")
-        if not isinstance(value[field], str):
-            return Issue(field, "string_type", "Input should be a valid string", preview(value[field]))
-    return Issue("", "object_type", "an event must be a JSON object", preview(value))

@@ -232,8 +232,8 @@ def _envelope_for(family: EventFamily, name: str, payload: type[Payload]) -> typ
     model_name = payload.__name__.removesuffix("Payload") + "Event"
     namespace: dict[str, Any] = {
         "__annotations__": {
-            "category": Literal[family.category],  # type: ignore[valid-type]
-            "name": Literal[name],  # type: ignore[valid-type]
+            "category": Literal[family.category],
+            "name": Literal[name],
             "payload": payload,
         },
         "__module__": __name__,

@@ -27,7 +27,7 @@ from schema.exceptions import EventValidationError, Issue, preview
 # parses the JSON; a callable discriminator would cost ~20% of throughput.
 _EVENT_ADAPTER: TypeAdapter[EventEnvelope] = TypeAdapter(
     Annotated[
-        Union[  # type: ignore[valid-type,arg-type]  # noqa: UP007
+        Union[  # type: ignore[arg-type]  # noqa: UP007
             tuple(
                 Annotated[Union[tuple(family.envelopes.values())], Field(discriminator="name")]  # noqa: UP007
                 for family in FAMILIES

@@ -34,6 +34,6 @@ DIALECTS: dict[str, ModuleType] = {module.NAME: module for module in (postgres, 
 def dialect(name: str) -> Dialect:
     """The renderer module of a dialect; ValueError names the known ones."""
     try:
-        return DIALECTS[name]  # type: ignore[return-value]
+        return DIALECTS[name]
     except KeyError:
         raise ValueError(f"unknown dialect {name!r}; expected one of {sorted(DIALECTS)}") from None

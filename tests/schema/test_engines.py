@@ -64,7 +64,7 @@ def test_postgres_ddl_applies_and_round_trips(pg_url: str) -> None:
             assert stored[1] == PAYLOADS[(category, name)]
             assert stored[2] == {"request_id": "r-1", "ip": "203.0.113.7"}
         record = DeadLetterRecord(
-            dead_letter_id="00000000-0000-4000-8000-000000000001",  # type: ignore[arg-type]
+            dead_letter_id="00000000-0000-4000-8000-000000000001",
             received_at=RECEIVED,
             origin="http",
             error_rule="json_invalid",

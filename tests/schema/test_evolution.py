@@ -177,7 +177,7 @@ def test_two_drops_and_adds_are_not_guessed_as_renames() -> None:
 class _RetypedTelemetry(DriverTelemetryPayload):
     """A deliberately breaking model change: a fact column changes type."""
 
-    speed_kmh: int | None = Field(None, description="Ground speed in km/h.")  # type: ignore[assignment]
+    speed_kmh: int | None = Field(None, description="Ground speed in km/h.")
 
 
 class _NewColumnOrder(OrderLifecyclePayload):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from schema import EventValidationError, event_row, parse_event, table_for
 from tests.schema.events import PAYLOADS
 
-_text = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), min_size=1, max_size=40)
+_text = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), min_size=1, max_size=40)
 _json_leaf = (
     st.none()
     | st.booleans()

@@ -1,0 +1,71 @@
+"""The interface every bus driver implements, and what crosses it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ingest.config import Settings
+from ingest.sink import Message
+
+
+class BusFull(Exception):
+    """The bus cannot take more input now; HTTP answers 503 and the client retries."""
+
+
+@dataclass
+class Polled:
+    """Messages from one poll, and the position to acknowledge once all of them are committed."""
+
+    messages: list[Message] = field(default_factory=list)
+    position: Any = None
+
+
+class Bus(ABC):
+    """A source of messages with at-least-once delivery.
+
+    ``commit`` acknowledges positions returned by ``poll`` whose messages are in the warehouse;
+    a driver never acknowledges anything earlier, so a crash means redelivery, not loss.
+    """
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def __init__(self, settings: Settings) -> None: ...
+
+    # Whether the bus keeps messages across a restart; a non-durable bus is drained on shutdown.
+    durable: ClassVar[bool]
+
+    @abstractmethod
+    async def publish(self, messages: Sequence[Message]) -> None:
+        """Put validated messages on the bus; return once the bus has them durably as far as
+        this driver can (Kafka: acks=all). Raise BusFull to shed load."""
+
+    @abstractmethod
+    def poll(self, max_messages: int, timeout: float) -> Polled:
+        """Up to ``max_messages`` messages, waiting at most ``timeout`` seconds; none while paused."""
+
+    @abstractmethod
+    def commit(self, positions: Sequence[Any], wait: bool = False) -> None:
+        """Acknowledge ``positions`` (oldest first); ``wait`` for the bus to confirm."""
+
+    @abstractmethod
+    def pause(self) -> None:
+        """Stop delivering messages (backpressure) while staying a healthy consumer."""
+
+    @abstractmethod
+    def resume(self) -> None: ...
+
+    def on_revoke(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` before partitions are taken away, to flush and commit what is in flight.
+        Drivers without rebalances ignore it."""
+        del hook
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise if the bus cannot be reached now (readiness)."""
+
+    @abstractmethod
+    def close(self) -> None: ...

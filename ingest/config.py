@@ -1,0 +1,202 @@
+"""Configuration of the ingest service: the old guide's environment variables, or the stack outputs.
+
+Every field is read from the environment variable of the same (upper-case) name, so an error can
+name the variable an operator has to fix, and say what it accepts, instead of a Python field name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from schema import StackOutputs, schema_fingerprint
+from schema.dialects import duckdb as duckdb_dialect
+from schema.dialects import postgres as postgres_dialect
+from schema.exceptions import preview
+
+BusDriver = Literal["memory", "kafka", "pubsub"]
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+DUCKDB_SCHEME = "duckdb://"
+EMBEDDED_DATABASE_FILE = "warehouse.duckdb"
+
+
+class ConfigError(ValueError):
+    """A setting an operator must fix; the message names the variable and what it accepts."""
+
+
+def _env(name: str, description: str, **kwargs: Any) -> Any:
+    return Field(validation_alias=name, description=description, **kwargs)
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment (see docs/ingest.md for the table)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=False)
+
+    bus_driver: BusDriver = _env("EVENT_BUS_DRIVER", "memory, kafka or pubsub", default="memory")
+    kafka_topic: str | None = _env("EVENT_BUS_KAFKA_TOPIC", "a Kafka topic name", default=None)
+    kafka_brokers: Annotated[list[str], NoDecode] = _env(
+        "KAFKA_BROKERS", "comma-separated host:port list", default_factory=list
+    )
+    kafka_group: str = _env("EVENT_BUS_KAFKA_GROUP", "a consumer group id", default="analytics-ingest")
+    kafka_session_timeout_ms: int = _env(
+        "EVENT_BUS_KAFKA_SESSION_TIMEOUT_MS",
+        "milliseconds, 1000 to 300000",
+        default=10_000,
+        ge=1000,
+        le=300_000,
+    )
+    pubsub_topic: str | None = _env("EVENT_BUS_PUBSUB_TOPIC", "a Pub/Sub topic id", default=None)
+    pubsub_project: str | None = _env("PUBSUB_PROJECT_ID", "a Google Cloud project id", default=None)
+    pubsub_subscription: str | None = _env(
+        "EVENT_BUS_PUBSUB_SUBSCRIPTION", "a Pub/Sub subscription id (default <topic>-ingest)", default=None
+    )
+    database_url: str | None = _env(
+        "WAREHOUSE_DATABASE_URL",
+        "postgresql://..., postgres://... or duckdb:///path (unset: embedded DuckDB in INGEST_DATA_DIR)",
+        default=None,
+    )
+    namespace: str | None = _env(
+        "WAREHOUSE_SCHEMA", "a schema name (default: analytics on Postgres, main on DuckDB)", default=None
+    )
+    data_dir: Path = _env("INGEST_DATA_DIR", "a directory for the embedded DuckDB file", default=Path("data"))
+    batch_size: int = _env("EVENT_SINK_BATCH_SIZE", "an integer, 1 to 100000", default=5000, ge=1, le=100_000)
+    flush_interval_ms: int = _env(
+        "EVENT_SINK_FLUSH_INTERVAL_MS", "milliseconds, 1 to 600000", default=500, ge=1, le=600_000
+    )
+    max_buffer_bytes: int = _env(
+        "EVENT_SINK_MAX_BUFFER_BYTES",
+        "bytes of raw input held before backpressure, at least 1024",
+        default=32 * 1024 * 1024,
+        ge=1024,
+    )
+    host: str = _env("INGEST_HOST", "an address to bind", default="127.0.0.1")
+    port: int = _env("INGEST_PORT", "a TCP port, 0 to 65535", default=8080, ge=0, le=65_535)
+    api_token: str | None = _env("INGEST_API_TOKEN", "a bearer token (unset: no auth)", default=None)
+    max_body_bytes: int = _env(
+        "INGEST_MAX_BODY_BYTES", "bytes, at least 1024", default=5 * 1024 * 1024, ge=1024
+    )
+
+    @field_validator("kafka_brokers", mode="before")
+    @classmethod
+    def _split_brokers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [broker.strip() for broker in value.split(",") if broker.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith((*POSTGRES_SCHEMES, DUCKDB_SCHEME)):
+            raise ValueError("expected a postgresql://, postgres:// or duckdb:/// URL")
+        return value or None
+
+    @field_validator("api_token", "kafka_topic", "pubsub_topic", "pubsub_project", "namespace")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _bus_complete(self) -> Settings:
+        if self.bus_driver == "kafka" and not (self.kafka_topic and self.kafka_brokers):
+            raise ValueError("EVENT_BUS_DRIVER=kafka needs EVENT_BUS_KAFKA_TOPIC and KAFKA_BROKERS")
+        if self.bus_driver == "pubsub" and not (self.pubsub_topic and self.pubsub_project):
+            raise ValueError("EVENT_BUS_DRIVER=pubsub needs EVENT_BUS_PUBSUB_TOPIC and PUBSUB_PROJECT_ID")
+        return self
+
+    @property
+    def warehouse(self) -> Literal["postgres", "duckdb"]:
+        if self.database_url and self.database_url.startswith(POSTGRES_SCHEMES):
+            return "postgres"
+        return "duckdb"
+
+    @property
+    def warehouse_url(self) -> str:
+        """The URL the writer opens: the configured one, or the embedded DuckDB file."""
+        return self.database_url or f"{DUCKDB_SCHEME}/{(self.data_dir / EMBEDDED_DATABASE_FILE).resolve()}"
+
+    @property
+    def warehouse_namespace(self) -> str:
+        if self.namespace:
+            return self.namespace
+        if self.warehouse == "postgres":
+            return postgres_dialect.DEFAULT_NAMESPACE
+        return duckdb_dialect.DEFAULT_NAMESPACE
+
+    @property
+    def pubsub_subscription_id(self) -> str | None:
+        if self.pubsub_subscription:
+            return self.pubsub_subscription
+        return f"{self.pubsub_topic}-ingest" if self.pubsub_topic else None
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors(include_url=False):
+        variable = str(item["loc"][0]) if item["loc"] else ""
+        field = next((f for f in Settings.model_fields.values() if f.validation_alias == variable), None)
+        accepts = f" (accepts {field.description})" if field is not None else ""
+        shown = f"={preview(item['input'])}" if variable and not isinstance(item["input"], dict) else ""
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"{variable or 'configuration'}{shown}: {message}{accepts}")
+    return "invalid configuration: " + "; ".join(lines)
+
+
+def load_settings(contract: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment; with ``contract``, the bus and namespace come from the stack.
+
+    The stack outputs are the deployed truth for what they declare (bus, namespace); secrets such
+    as the database URL and the API token never are outputs, so they always come from the
+    environment. ``overrides`` (by variable name) are for tests and the CLI.
+    """
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None
+    if contract is None:
+        return settings
+    return apply_contract(settings, read_contract(contract))
+
+
+def read_contract(path: Path) -> StackOutputs:
+    """The stack outputs file (``pulumi stack output --json``), validated by the schema's model."""
+    try:
+        outputs = StackOutputs.model_validate_json(path.read_bytes())
+    except OSError as error:
+        raise ConfigError(f"--contract {path}: cannot read it: {error.strerror}") from None
+    except ValidationError as error:
+        raise ConfigError(f"--contract {path}: not valid stack outputs: {error}") from None
+    if outputs.schema_fingerprint != schema_fingerprint():
+        raise ConfigError(
+            f"--contract {path}: the stack was deployed with schema {outputs.schema_fingerprint}, "
+            f"this service validates {schema_fingerprint()}; deploy or upgrade so that they match"
+        )
+    return outputs
+
+
+def apply_contract(settings: Settings, outputs: StackOutputs) -> Settings:
+    """``settings`` with the bus and namespace of the deployed stack."""
+    if outputs.provider not in ("postgres", "duckdb"):
+        raise ConfigError(
+            f"the stack's warehouse is {outputs.provider}; this service writes postgres and duckdb"
+        )
+    if outputs.provider != settings.warehouse:
+        raise ConfigError(
+            f"the stack's warehouse is {outputs.provider} but WAREHOUSE_DATABASE_URL points at "
+            f"{settings.warehouse}; set WAREHOUSE_DATABASE_URL to the stack's warehouse"
+        )
+    bus = outputs.bus
+    values: dict[str, Any] = {
+        "bus_driver": bus.driver,
+        "namespace": outputs.namespace,
+        "kafka_topic": bus.topic if bus.driver == "kafka" else settings.kafka_topic,
+        "kafka_brokers": bus.brokers if bus.driver == "kafka" else settings.kafka_brokers,
+        "pubsub_topic": bus.topic if bus.driver == "pubsub" else settings.pubsub_topic,
+        "pubsub_project": bus.project if bus.driver == "pubsub" else settings.pubsub_project,
+        "pubsub_subscription": bus.subscription or settings.pubsub_subscription,
+    }
+    return settings.model_copy(update=values)

@@ -1,0 +1,80 @@
+"""The one small interface every warehouse writer implements (Postgres, DuckDB; later BigQuery,
+Snowflake as peers), and the values that cross it.
+
+A writer knows its warehouse's SQL and client library and nothing about buses, batching or
+retries: the sink hands it whole batches and decides what to do when a write fails.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from schema import TableSpec
+from schema.types import LogicalType
+
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class ObservedColumn:
+    """A column as the warehouse reports it; ``type`` is None for a type the schema never uses."""
+
+    name: str
+    type: LogicalType | None
+    warehouse_type: str
+    nullable: bool
+
+
+@dataclass(frozen=True)
+class ObservedTable:
+    """A table as it exists in the warehouse (what ``ingest check`` compares to the schema)."""
+
+    name: str
+    columns: tuple[ObservedColumn, ...]
+    primary_key: tuple[str, ...]
+
+
+class Writer(ABC):
+    """Writes batches idempotently on each table's primary key, one transaction per batch.
+
+    ``write`` either commits every row of the batch (rows whose key is already present are
+    skipped) or raises and commits nothing; the sink retries or isolates bad rows from there.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, url: str, namespace: str) -> None:
+        self.url = url
+        self.namespace = namespace
+
+    @abstractmethod
+    def write(self, batch: Mapping[TableSpec, Sequence[Row]]) -> dict[str, int]:
+        """Insert the rows of every table in one transaction; return rows newly inserted per table."""
+
+    @abstractmethod
+    def is_transient(self, error: BaseException) -> bool:
+        """Whether ``error`` is the warehouse being unreachable or busy (retry the same batch)
+        rather than something about the rows (isolate them)."""
+
+    @abstractmethod
+    def provision(self) -> list[str]:
+        """Create the namespace and every table if missing (idempotent); return the statements run."""
+
+    @abstractmethod
+    def observe(self, spec: TableSpec) -> ObservedTable | None:
+        """The table as it exists in the warehouse, or None when it does not exist."""
+
+    @abstractmethod
+    def execute(self, statements: Sequence[str]) -> None:
+        """Run DDL statements in one transaction (``provision`` applies additive changes with it)."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise if the warehouse cannot be reached now (readiness)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections; the writer may not be used afterwards."""

@@ -1,0 +1,130 @@
+"""Postgres tables: a dynamic provider that runs the schema module's DDL.
+
+pulumi-postgresql has no table resource, so each table is a dynamic resource whose CRUD is here:
+
+- create runs ``schema.dialects.postgres.create_table`` (idempotent statements);
+- diff compares the deployed snapshot with the new one through ``schema.evolution.diff_table``:
+  additive deltas are an in-place update, a breaking one fails the preview with the evolution
+  message, and nothing is ever a replacement;
+- update applies only the additive ``ALTER``s (``SchemaDiff.statements``), in one transaction;
+- delete drops the table only when it is not protected.
+
+The provider is pickled into the state by Pulumi (dill), so it holds nothing: no connection, no
+URL, no module state. The URL is an input marked secret and reaches the provider at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+
+from schema.dialects import postgres
+from schema.evolution import SchemaDiff, diff_table
+from schema.exceptions import SchemaEvolutionError
+from schema.tables import TableSpec
+
+DIALECT = postgres.NAME
+# Inputs a table is identified by: changing one would mean a new table, which is never allowed.
+IDENTITY = ("namespace", "table")
+OUTPUTS = ("url", "namespace", "table", "snapshot", "ddl", "protected")
+
+
+class ProtectedTableError(RuntimeError):
+    """A protected table was asked to be dropped."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the tables go: the connection (a secret), the schema, and whether data is protected."""
+
+    url: pulumi.Input[str]
+    namespace: str
+    protected: bool
+
+
+def table_inputs(spec: TableSpec, namespace: str, url: Any, protected: bool) -> dict[str, Any]:
+    """The dynamic resource's inputs: everything create/diff/update/delete need, and nothing more."""
+    return {
+        "url": url,
+        "namespace": namespace,
+        "table": spec.name,
+        "snapshot": spec.snapshot(),
+        "ddl": postgres.create_table(spec, namespace),
+        "protected": protected,
+    }
+
+
+def _connect(url: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(url, autocommit=False)
+
+
+def _evolution(olds: dict[str, Any], news: dict[str, Any]) -> SchemaDiff:
+    moved = [key for key in IDENTITY if olds.get(key) != news.get(key)]
+    if moved:
+        raise SchemaEvolutionError(
+            f"table {olds.get('namespace')}.{olds.get('table')}: changing {', '.join(moved)} would "
+            "replace the table and lose its data; create the new table beside it instead"
+        )
+    return SchemaDiff(tuple(diff_table(olds["snapshot"], news["snapshot"])))
+
+
+class PostgresTableProvider(pulumi.dynamic.ResourceProvider):
+    """CRUD of one Postgres table from the schema module's spec; stateless by design (see module)."""
+
+    def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
+        with _connect(props["url"]) as connection:
+            for statement in props["ddl"]:
+                connection.execute(statement)
+        outs = {key: props[key] for key in OUTPUTS}
+        return pulumi.dynamic.CreateResult(
+            id_=postgres.qualified(props["table"], props["namespace"]), outs=outs
+        )
+
+    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
+        evolution = _evolution(_olds, _news)
+        evolution.raise_if_breaking()
+        changed = bool(evolution) or _olds.get("protected") != _news.get("protected")
+        return pulumi.dynamic.DiffResult(
+            changes=changed, replaces=[], stables=list(IDENTITY), delete_before_replace=False
+        )
+
+    def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
+        evolution = _evolution(_olds, _news)
+        evolution.raise_if_breaking()
+        statements = evolution.statements(DIALECT, _news["namespace"])
+        if statements:
+            with _connect(_news["url"]) as connection, connection.transaction():
+                for statement in statements:
+                    connection.execute(statement)
+        return pulumi.dynamic.UpdateResult(outs={key: _news[key] for key in OUTPUTS})
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        table = postgres.qualified(_props["table"], _props["namespace"])
+        if _props.get("protected", True):
+            raise ProtectedTableError(
+                f"refusing to drop protected table {table}: its data would be lost; set protect: false "
+                "for this stack (dev only) or retire the table in a reviewed manual operation"
+            )
+        with _connect(_props["url"]) as connection:
+            connection.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+class PostgresTable(pulumi.dynamic.Resource, module="postgres", name="Table"):
+    """One table of the warehouse, declared from its ``TableSpec``."""
+
+    def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(PostgresTableProvider(), name, props, opts)
+
+
+def declare(spec: TableSpec, target: Target, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    """Declare ``spec`` in the target schema, protected outside dev, the URL kept secret."""
+    props = table_inputs(spec, target.namespace, pulumi.Output.secret(target.url), target.protected)
+    options = pulumi.ResourceOptions.merge(
+        opts, pulumi.ResourceOptions(protect=target.protected, additional_secret_outputs=["url"])
+    )
+    return PostgresTable(spec.name, props, options)

@@ -135,17 +135,22 @@ class WarehouseMocks(Mocks):
         return {}
 
 
-def run_stack(stack: StackFile, program: Any) -> Run:
-    """Run ``program()`` (which declares resources and returns an Output) for ``stack`` under mocks.
+def configure(stack: StackFile) -> RecordingMonitor:
+    """Point the Pulumi runtime at fresh mocks with ``stack``'s configuration.
 
-    Options are reset first, so a previous run's root stack and exports do not carry over.
+    Options are reset first, so a previous program's root stack and exports do not carry over.
     """
     pulumi.runtime.reset_options(project=PROJECT, stack=stack.name, preview=False)
     pulumi.runtime.set_all_config(stack.config, list(stack.secret_keys))
-    monitor = RecordingMonitor(WarehouseMocks())
-    pulumi.runtime.set_mocks(
-        WarehouseMocks(), project=PROJECT, stack=stack.name, preview=False, monitor=monitor
-    )
+    mocks = WarehouseMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack.name, preview=False, monitor=monitor)
+    return monitor
+
+
+def run_stack(stack: StackFile, program: Any) -> Run:
+    """Run ``program()`` for ``stack`` under fresh mocks; returns what it declared and exported."""
+    monitor = configure(stack)
     run = Run(stack=stack.name)
 
     def execute() -> pulumi.Output[Any]:

@@ -142,23 +142,18 @@ class Bus(pulumi.ComponentResource):
             member=agent,
             opts=child,
         )
-        gcp.pubsub.SubscriptionIAMMember(
-            "agent-forwards-dead-letters",
-            project=project,
-            subscription=subscription.name,
-            role="roles/pubsub.subscriber",
-            member=agent,
-            opts=child,
-        )
-        if subscriber is not None:
-            gcp.pubsub.SubscriptionIAMMember(
-                "ingest-subscriber",
-                project=project,
-                subscription=subscription.name,
-                role="roles/pubsub.subscriber",
-                member=subscriber,
-                opts=child,
-            )
+        # The agent acks what it forwards; the ingest service pulls. Nobody else subscribes.
+        subscribers = {"agent-forwards-dead-letters": agent, "ingest-subscriber": subscriber}
+        for label, member in subscribers.items():
+            if member is not None:
+                gcp.pubsub.SubscriptionIAMMember(
+                    label,
+                    project=project,
+                    subscription=subscription.name,
+                    role="roles/pubsub.subscriber",
+                    member=member,
+                    opts=child,
+                )
         self.topic = topic.name
         self.dead_letter_topic = dead_letter.name
         self.subscription = subscription.name

@@ -15,7 +15,7 @@ role on the ingest subscription (given by the bus), and access to its own secret
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -85,6 +85,17 @@ def secret_env(secrets: Secrets) -> dict[str, pulumi.Output[str]]:
     return {name: value for name, value in sorted(values.items()) if value is not None}
 
 
+def container_env(env: dict[str, pulumi.Input[str]], secret_refs: dict[str, pulumi.Output[str]]) -> list[Any]:
+    """A container's ``envs`` (the dict form both Cloud Run services and worker pools take):
+    plain values, then secrets as references to the latest version in Secret Manager."""
+    plain = [{"name": name, "value": value} for name, value in env.items()]
+    secret = [
+        {"name": name, "value_source": {"secret_key_ref": {"secret": ref, "version": "latest"}}}
+        for name, ref in secret_refs.items()
+    ]
+    return plain + secret
+
+
 class IngestDeployment(pulumi.ComponentResource):
     """Cloud Run service or worker pool running the configured image."""
 
@@ -107,8 +118,9 @@ class IngestDeployment(pulumi.ComponentResource):
         self._config = config
         secret_refs, readable = self._secrets(secret_env(secrets), identity)
         after = pulumi.ResourceOptions(parent=self, depends_on=[*tables, *readable])
+        envs = container_env(plain_env(config, bus), secret_refs)
         if config.ingest_mode == "service":
-            service = self._service(plain_env(config, bus), secret_refs, identity, after)
+            service = self._service(envs, identity, after)
             self.endpoint = service.uri
             for index, member in enumerate(config.ingest_invokers):
                 gcp.cloudrunv2.ServiceIamMember(
@@ -121,7 +133,7 @@ class IngestDeployment(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self),
                 )
         else:
-            self._worker_pool(plain_env(config, bus), secret_refs, identity, after)
+            self._worker_pool(envs, identity, after)
             self.endpoint = None
         self.register_outputs({"endpoint": self.endpoint})
 
@@ -160,24 +172,11 @@ class IngestDeployment(pulumi.ComponentResource):
 
     def _service(
         self,
-        env: dict[str, pulumi.Input[str]],
-        secret_refs: dict[str, pulumi.Output[str]],
+        envs: list[Any],
         identity: IngestIdentity,
         opts: pulumi.ResourceOptions,
     ) -> Service:
         run, config = self._gcp.cloudrunv2, self._config
-        envs = [run.ServiceTemplateContainerEnvArgs(name=name, value=value) for name, value in env.items()]
-        envs += [
-            run.ServiceTemplateContainerEnvArgs(
-                name=name,
-                value_source=run.ServiceTemplateContainerEnvValueSourceArgs(
-                    secret_key_ref=run.ServiceTemplateContainerEnvValueSourceSecretKeyRefArgs(
-                        secret=secret, version="latest"
-                    )
-                ),
-            )
-            for name, secret in secret_refs.items()
-        ]
         service: Service = run.Service(
             "ingest",
             name=SERVICE_NAME,
@@ -203,24 +202,11 @@ class IngestDeployment(pulumi.ComponentResource):
 
     def _worker_pool(
         self,
-        env: dict[str, pulumi.Input[str]],
-        secret_refs: dict[str, pulumi.Output[str]],
+        envs: list[Any],
         identity: IngestIdentity,
         opts: pulumi.ResourceOptions,
     ) -> WorkerPool:
         run, config = self._gcp.cloudrunv2, self._config
-        envs = [run.WorkerPoolTemplateContainerEnvArgs(name=name, value=value) for name, value in env.items()]
-        envs += [
-            run.WorkerPoolTemplateContainerEnvArgs(
-                name=name,
-                value_source=run.WorkerPoolTemplateContainerEnvValueSourceArgs(
-                    secret_key_ref=run.WorkerPoolTemplateContainerEnvValueSourceSecretKeyRefArgs(
-                        secret=secret, version="latest"
-                    )
-                ),
-            )
-            for name, secret in secret_refs.items()
-        ]
         pool: WorkerPool = run.WorkerPool(
             "ingest",
             name=SERVICE_NAME,

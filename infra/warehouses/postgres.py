@@ -21,8 +21,11 @@ from infra.tables import postgres as tables
 from infra.warehouses import Context, Parts
 from schema.tables import TABLES
 
-WRITER_PRIVILEGES = ["INSERT", "SELECT"]
-ANALYST_PRIVILEGES = ["SELECT"]
+# Per role and object type: all either role ever gets.
+PRIVILEGES: dict[str, dict[str, list[str]]] = {
+    "writer": {"database": ["CONNECT", "TEMPORARY"], "schema": ["USAGE"], "table": ["INSERT", "SELECT"]},
+    "analyst": {"database": ["CONNECT"], "schema": ["USAGE"], "table": ["SELECT"]},
+}
 
 
 def connection_settings(url: str) -> dict[str, Any]:
@@ -90,33 +93,23 @@ def build(context: Context) -> Parts:
         on_server, pulumi.ResourceOptions(depends_on=list(declared.values()))
     )
     for kind, role in roles.items():
-        postgresql.Grant(
-            f"{kind}-database",
-            role=role.name,
-            database=database,
-            object_type="database",
-            privileges=["CONNECT", "TEMPORARY"] if kind == "writer" else ["CONNECT"],
-            opts=on_server,
-        )
-        postgresql.Grant(
-            f"{kind}-schema",
-            role=role.name,
-            database=database,
-            schema=schema.name,
-            object_type="schema",
-            privileges=["USAGE"],
-            opts=on_server,
-        )
-        postgresql.Grant(
-            f"{kind}-tables",
-            role=role.name,
-            database=database,
-            schema=schema.name,
-            object_type="table",
-            objects=table_names,
-            privileges=WRITER_PRIVILEGES if kind == "writer" else ANALYST_PRIVILEGES,
-            opts=after_tables,
-        )
+        privileges = PRIVILEGES[kind]
+        # (resource name suffix, object type, the grant's own arguments, options).
+        grants: list[tuple[str, str, dict[str, Any], pulumi.ResourceOptions]] = [
+            ("database", "database", {}, on_server),
+            ("schema", "schema", {"schema": schema.name}, on_server),
+            ("tables", "table", {"schema": schema.name, "objects": table_names}, after_tables),
+        ]
+        for suffix, object_type, arguments, options in grants:
+            postgresql.Grant(
+                f"{kind}-{suffix}",
+                role=role.name,
+                database=database,
+                object_type=object_type,
+                privileges=privileges[object_type],
+                opts=options,
+                **arguments,
+            )
     postgresql.DefaultPrivileges(
         "analyst-future-tables",
         role=roles["analyst"].name,
@@ -124,7 +117,7 @@ def build(context: Context) -> Parts:
         schema=schema.name,
         owner=setting("username"),
         object_type="table",
-        privileges=ANALYST_PRIVILEGES,
+        privileges=PRIVILEGES["analyst"]["table"],
         opts=on_server,
     )
     if config.postgres_ingest_login:

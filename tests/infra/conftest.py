@@ -16,6 +16,24 @@ from infra.render import run
 from infra.stackfiles import stack_names
 
 STACKS = stack_names()
+# design.md's environment table: the ingest service's contract, as the tests' oracle.
+DESIGN_ENV = frozenset(
+    {
+        "EVENT_BUS_DRIVER",
+        "EVENT_BUS_KAFKA_TOPIC",
+        "KAFKA_BROKERS",
+        "EVENT_BUS_PUBSUB_TOPIC",
+        "PUBSUB_PROJECT_ID",
+        "WAREHOUSE_DATABASE_URL",
+        "EVENT_SINK_BATCH_SIZE",
+        "EVENT_SINK_FLUSH_INTERVAL_MS",
+        "EVENT_BUS_KAFKA_GROUP",
+        "EVENT_BUS_PUBSUB_SUBSCRIPTION",
+        "INGEST_HOST",
+        "INGEST_PORT",
+        "INGEST_API_TOKEN",
+    }
+)
 RunOf = Callable[[str], tuple[Run, StackConfig]]
 
 

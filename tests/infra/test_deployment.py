@@ -5,24 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from infra.deployment import SECRET_ACCESSOR_ROLE, SERVICE_NAME
-from tests.infra.conftest import RunOf
+from tests.infra.conftest import DESIGN_ENV, RunOf
 
-# design.md's environment table: the ingest service's contract.
-DESIGN_ENV = {
-    "EVENT_BUS_DRIVER",
-    "EVENT_BUS_KAFKA_TOPIC",
-    "KAFKA_BROKERS",
-    "EVENT_BUS_PUBSUB_TOPIC",
-    "PUBSUB_PROJECT_ID",
-    "WAREHOUSE_DATABASE_URL",
-    "EVENT_SINK_BATCH_SIZE",
-    "EVENT_SINK_FLUSH_INTERVAL_MS",
-    "EVENT_BUS_KAFKA_GROUP",
-    "EVENT_BUS_PUBSUB_SUBSCRIPTION",
-    "INGEST_HOST",
-    "INGEST_PORT",
-    "INGEST_API_TOKEN",
-}
 SERVICE = "gcp:cloudrunv2/service:Service"
 WORKER_POOL = "gcp:cloudrunv2/workerPool:WorkerPool"
 

@@ -75,6 +75,19 @@ def _create_namespace(url: str) -> None:
         connection.execute(postgres.create_namespace(NAMESPACE))
 
 
+def _created(
+    url: str, protected: bool = False, rows: int = 0
+) -> tuple[PostgresTableProvider, dict[str, Any]]:
+    """A provider and the outputs of a table it created (with ``rows`` rows in it)."""
+    _create_namespace(url)
+    provider = PostgresTableProvider()
+    outs = provider.create(_props(url, protected=protected)).outs
+    assert outs is not None
+    for _ in range(rows):
+        _insert_one(url, SPEC)
+    return provider, outs
+
+
 def test_create_runs_the_schema_modules_ddl(pg_url: str) -> None:
     _create_namespace(pg_url)
     result = PostgresTableProvider().create(_props(pg_url))
@@ -85,11 +98,7 @@ def test_create_runs_the_schema_modules_ddl(pg_url: str) -> None:
 
 
 def test_additive_evolution_adds_the_column_in_place_and_keeps_rows(pg_url: str) -> None:
-    _create_namespace(pg_url)
-    provider = PostgresTableProvider()
-    olds = provider.create(_props(pg_url)).outs
-    assert olds is not None
-    _insert_one(pg_url, SPEC)
+    provider, olds = _created(pg_url, rows=1)
     added = Column("coupon_code", LogicalType.TEXT, True, "Coupon applied, if any.")
     evolved = dataclasses.replace(SPEC, columns=(*SPEC.columns, added))
     news = _props(pg_url, evolved)
@@ -104,11 +113,7 @@ def test_additive_evolution_adds_the_column_in_place_and_keeps_rows(pg_url: str)
 
 
 def test_breaking_evolution_is_refused_and_the_table_untouched(pg_url: str) -> None:
-    _create_namespace(pg_url)
-    provider = PostgresTableProvider()
-    olds = provider.create(_props(pg_url)).outs
-    assert olds is not None
-    _insert_one(pg_url, SPEC)
+    provider, olds = _created(pg_url, rows=1)
     last = SPEC.columns[-1].name
     dropped = dataclasses.replace(
         SPEC, columns=SPEC.columns[:-1], indexes=tuple(i for i in SPEC.indexes if i != last)
@@ -142,11 +147,7 @@ def test_unchanged_spec_is_no_change(pg_url: str) -> None:
 
 
 def test_delete_of_a_protected_table_is_refused(pg_url: str) -> None:
-    _create_namespace(pg_url)
-    provider = PostgresTableProvider()
-    outs = provider.create(_props(pg_url, protected=True)).outs
-    assert outs is not None
-    _insert_one(pg_url, SPEC)
+    provider, outs = _created(pg_url, protected=True, rows=1)
 
     with pytest.raises(ProtectedTableError, match="refusing to drop protected table"):
         provider.delete(str(outs["table"]), outs)
@@ -155,10 +156,7 @@ def test_delete_of_a_protected_table_is_refused(pg_url: str) -> None:
 
 
 def test_delete_drops_an_unprotected_table(pg_url: str) -> None:
-    _create_namespace(pg_url)
-    provider = PostgresTableProvider()
-    outs = provider.create(_props(pg_url)).outs
-    assert outs is not None
+    provider, outs = _created(pg_url)
 
     provider.delete(str(outs["table"]), outs)
 

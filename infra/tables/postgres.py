@@ -2,7 +2,8 @@
 
 pulumi-postgresql has no table resource, so each table is a dynamic resource whose CRUD is here:
 
-- create runs ``schema.dialects.postgres.create_table`` (idempotent statements);
+- create runs ``schema.dialects.postgres.create_table`` (idempotent statements) and refuses to
+  adopt an existing table that lacks columns of the spec;
 - diff compares the deployed snapshot with the new one through ``schema.evolution.diff_table``:
   additive deltas are an in-place update, a breaking one fails the preview with the evolution
   message, and nothing is ever a replacement;
@@ -11,6 +12,8 @@ pulumi-postgresql has no table resource, so each table is a dynamic resource who
 
 The provider is pickled into the state by Pulumi (dill), so it holds nothing: no connection, no
 URL, no module state. The URL is an input marked secret and reaches the provider at run time.
+dill pickles the class by reference (``infra.tables.postgres.PostgresTableProvider``): moving or
+renaming it breaks the state of deployed stacks.
 """
 
 from __future__ import annotations
@@ -73,11 +76,31 @@ def _evolution(olds: dict[str, Any], news: dict[str, Any]) -> SchemaDiff:
     return SchemaDiff(tuple(diff_table(olds["snapshot"], news["snapshot"])))
 
 
+def _check_existing(connection: Any, props: dict[str, Any]) -> None:
+    """``CREATE TABLE IF NOT EXISTS`` keeps a table that is already there, whatever its shape:
+    refuse to adopt one that lacks columns of the spec, before running any statement."""
+    rows = connection.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+        (props["namespace"], props["table"]),
+    ).fetchall()
+    existing = {row[0] for row in rows}
+    if not existing:
+        return
+    missing = [column["name"] for column in props["snapshot"]["columns"] if column["name"] not in existing]
+    if missing:
+        raise SchemaEvolutionError(
+            f"table {postgres.qualified(props['table'], props['namespace'])} already exists without "
+            f"columns {missing}; it predates the schema or belongs to something else: add them as "
+            "nullable columns by hand, or move the table aside, then run `pulumi up` again"
+        )
+
+
 class PostgresTableProvider(pulumi.dynamic.ResourceProvider):
     """CRUD of one Postgres table from the schema module's spec; stateless by design (see module)."""
 
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
         with _connect(props["url"]) as connection:
+            _check_existing(connection, props)
             for statement in props["ddl"]:
                 connection.execute(statement)
         outs = {key: props[key] for key in OUTPUTS}

@@ -97,6 +97,27 @@ def test_create_runs_the_schema_modules_ddl(pg_url: str) -> None:
     assert result.outs is not None and result.outs["snapshot"] == SPEC.snapshot()
 
 
+def test_create_adopts_an_existing_table_of_the_same_shape_and_keeps_its_rows(pg_url: str) -> None:
+    provider, _ = _created(pg_url, rows=1)
+
+    provider.create(_props(pg_url))
+
+    assert _count(pg_url, SPEC.name) == 1
+
+
+def test_create_refuses_to_adopt_an_existing_table_of_another_shape(pg_url: str) -> None:
+    _create_namespace(pg_url)
+    with psycopg.connect(pg_url) as connection:
+        connection.execute(
+            f"CREATE TABLE {postgres.qualified(SPEC.name, NAMESPACE)} (event_id uuid PRIMARY KEY)"
+        )
+
+    with pytest.raises(SchemaEvolutionError, match="already exists without columns"):
+        PostgresTableProvider().create(_props(pg_url))
+
+    assert _columns(pg_url, SPEC.name) == ["event_id"]
+
+
 def test_additive_evolution_adds_the_column_in_place_and_keeps_rows(pg_url: str) -> None:
     provider, olds = _created(pg_url, rows=1)
     added = Column("coupon_code", LogicalType.TEXT, True, "Coupon applied, if any.")

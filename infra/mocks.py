@@ -12,6 +12,9 @@ accepts the values. Dynamic providers' create() is not called either.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +28,9 @@ from infra.stackfiles import StackFile
 SECRET = "[secret]"
 DYNAMIC_PROVIDER_KEY = "__provider"
 MOCK_PROJECT_NUMBER = "123456789012"
+# Provider SDKs fill unset arguments from these variables (PGSSLMODE, SNOWFLAKE_USER, GOOGLE_PROJECT,
+# ...) and Pulumi reads config from PULUMI_CONFIG*: a run must not depend on the reviewer's shell.
+AMBIENT_PREFIXES = ("PG", "SNOWFLAKE_", "KAFKA_", "GOOGLE_", "GCLOUD_", "CLOUDSDK_", "PULUMI_CONFIG")
 
 
 @dataclass(frozen=True)
@@ -148,6 +154,18 @@ def configure(stack: StackFile) -> RecordingMonitor:
     return monitor
 
 
+@contextmanager
+def without_ambient_settings() -> Iterator[None]:
+    """Hide the environment variables provider SDKs and Pulumi config would read, then restore them."""
+    hidden = {key: value for key, value in os.environ.items() if key.startswith(AMBIENT_PREFIXES)}
+    for key in hidden:
+        del os.environ[key]
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)
+
+
 def run_stack(stack: StackFile, program: Any) -> Run:
     """Run ``program()`` for ``stack`` under fresh mocks; returns what it declared and exported."""
     monitor = configure(stack)
@@ -169,6 +187,7 @@ def run_stack(stack: StackFile, program: Any) -> Run:
         flagged: pulumi.Output[None] = pulumi.Output.from_input(secret_keys())  # type: ignore[arg-type]
         return pulumi.Output.all(pulumi.Output.all(**exported).apply(collect), flagged)
 
-    pulumi.runtime.test(execute)()  # type: ignore[no-untyped-call]
+    with without_ambient_settings():
+        pulumi.runtime.test(execute)()  # type: ignore[no-untyped-call]
     run.registrations = sorted(monitor.registrations, key=lambda r: (r.type, r.name))
     return run

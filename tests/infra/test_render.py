@@ -21,6 +21,14 @@ def test_two_renders_are_identical(stack: str) -> None:
     assert render(stack) == render(stack)
 
 
+def test_the_reviewers_shell_does_not_leak_into_the_render(monkeypatch: pytest.MonkeyPatch) -> None:
+    clean = render("prod-snowflake")
+    for variable, value in {"SNOWFLAKE_WAREHOUSE": "MINE", "KAFKA_SASL_MECHANISM": "scram-sha512"}.items():
+        monkeypatch.setenv(variable, value)
+
+    assert render("prod-snowflake") == clean
+
+
 def test_render_lists_resources_ddl_and_outputs() -> None:
     text = render("dev")
 

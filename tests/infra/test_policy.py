@@ -173,3 +173,21 @@ def test_the_programs_outputs_pass_the_stack_policy(stack: str, run_of: RunOf) -
     run, _ = run_of(stack)
 
     assert _violations(rules.no_secret_outputs, _stack(run.outputs)) == []
+
+
+def test_the_pack_runs_in_the_projects_virtualenv() -> None:
+    import yaml
+
+    from infra.stackfiles import ROOT
+
+    pack = ROOT / "infra" / "policy"
+    runtime = yaml.safe_load((pack / "PulumiPolicy.yaml").read_text())["runtime"]
+
+    assert runtime["name"] == "python"
+    assert (pack / runtime["options"]["virtualenv"]).resolve() == ROOT / ".venv"
+    assert {policy.name for policy in rules.POLICIES} >= {
+        "bigquery-event-tables-partitioned",
+        "tables-deletion-protected",
+        "no-public-iam-members",
+        "no-secret-stack-outputs",
+    }

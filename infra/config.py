@@ -18,10 +18,12 @@ from pydantic.alias_generators import to_camel
 
 from schema.contract import BusDriver
 from schema.dialects import dialect
+from schema.identifiers import identifier, project_id
 
 PROJECT = "analytics-warehouse"
 
-Warehouse = Literal["postgres", "bigquery", "snowflake"]
+WarehouseName = Literal["postgres", "bigquery", "snowflake"]
+PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
 
 # The old guide's environment variables and the config key each one became. The ingest
 # deployment sets these variables from the keys (and a few more of design.md's table).
@@ -55,9 +57,12 @@ class ConfigError(ValueError):
 
 
 class StackConfig(BaseModel):
+    """Every non-secret key of Pulumi.yaml (field ``kafka_topic`` is key ``kafkaTopic``), checked
+    for the combinations a stack needs, with the values the program derives from them."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
-    provider: Warehouse
+    provider: WarehouseName
     bus_driver: BusDriver
     protect: bool
     postgres_schema: str
@@ -88,7 +93,7 @@ class StackConfig(BaseModel):
 
     @model_validator(mode="after")
     def _complete(self) -> StackConfig:
-        needs = {
+        unset = {
             "kafkaBrokers": self.bus_driver == "kafka" and not self.brokers,
             "gcpProject": not self.gcp_project
             and (
@@ -96,7 +101,7 @@ class StackConfig(BaseModel):
             ),
             "ingestImage": self.ingest_deploy == "cloudrun" and not self.ingest_image,
         }
-        missing = [key for key, missing in needs.items() if missing]
+        missing = [key for key, is_unset in unset.items() if is_unset]
         if missing:
             raise ValueError(
                 f"missing config {', '.join(missing)} for provider={self.provider}, "
@@ -109,6 +114,10 @@ class StackConfig(BaseModel):
         public = [member for member in self.ingest_invokers if member in PUBLIC_MEMBERS]
         if public:
             raise ValueError(f"ingestInvokers must not be public ({public}); name the callers")
+        identifier(self.namespace, "namespace")
+        identifier(self.snowflake_stage, "snowflakeStage")
+        for project in {self.gcp_project, self.pubsub_project} - {""}:
+            project_id(project)
         return self
 
     @property
@@ -144,9 +153,6 @@ class StackConfig(BaseModel):
     @property
     def deployed(self) -> bool:
         return self.ingest_deploy == "cloudrun"
-
-
-PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from infra.config import PUBLIC_MEMBERS
 from schema.contract import looks_secret
 from schema.tables import TABLES, tables_by_name
 
@@ -32,7 +33,6 @@ BIGQUERY_TABLE = "gcp:bigquery/table:Table"
 SNOWFLAKE_TABLE = "snowflake:index/table:Table"
 POSTGRES_TABLE = "pulumi-python:dynamic/postgres:Table"
 STACK = "pulumi:pulumi:Stack"
-PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 DEFAULT_UNPROTECTED_STACKS = ["dev"]
 
 _SPECS = tables_by_name(TABLES)

@@ -123,3 +123,8 @@ def test_a_missing_key_outside_the_cli_is_a_config_error() -> None:
     pulumi.runtime.set_all_config({})
     with pytest.raises(ConfigError, match="is not set"):
         load_config()
+
+
+def test_a_namespace_that_is_not_an_identifier_is_refused() -> None:
+    with pytest.raises(ValueError, match="namespace 'analytics; drop' is not allowed"):
+        StackConfig.model_validate(_values(postgresSchema="analytics; drop"))

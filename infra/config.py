@@ -143,6 +143,11 @@ class StackConfig(BaseModel):
         return None if self.topic is None else f"{self.topic}-dead-letter"
 
     @property
+    def snowflake_file_format(self) -> str:
+        """The JSON file format the pipes read the stage's files with."""
+        return f"{self.snowflake_stage}_json"
+
+    @property
     def subscription(self) -> str:
         return self.pubsub_subscription or f"{self.pubsub_topic}-ingest"
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pulumi
 import pulumi_snowflake as snowflake
+from pydantic.alias_generators import to_snake
 
 from infra.config import SNOWFLAKE_PROVIDER_KEYS, SNOWFLAKE_PROVIDER_SECRET_KEYS
 from infra.tables import snowflake as tables
@@ -25,17 +26,13 @@ ANALYST_PRIVILEGES = {"TABLES": ["SELECT"]}
 ROLE_SUFFIX = {"writer": "ingest_writer", "analyst": "analyst"}
 
 
-def _snake(key: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
-
-
 def provider(context: Context) -> snowflake.Provider:
     settings = pulumi.Config("snowflake")
     plain: dict[str, Any] = {
-        _snake(key): settings.get(key) for key in SNOWFLAKE_PROVIDER_KEYS if settings.get(key)
+        to_snake(key): settings.get(key) for key in SNOWFLAKE_PROVIDER_KEYS if settings.get(key)
     }
     secret: dict[str, Any] = {
-        _snake(key): settings.get_secret(key)
+        to_snake(key): settings.get_secret(key)
         for key in SNOWFLAKE_PROVIDER_SECRET_KEYS
         if pulumi.runtime.get_config(f"snowflake:{key}")
     }
@@ -78,7 +75,7 @@ def build(context: Context) -> Parts:
         "file-format",
         database=database,
         schema=namespace,
-        name=sf_name(f"{config.snowflake_stage}_json"),
+        name=sf_name(config.snowflake_file_format),
         compression="AUTO",
         comment="Newline-delimited JSON rows, one object per row keyed by column name.",
         opts=in_schema,
@@ -95,7 +92,7 @@ def build(context: Context) -> Parts:
         database=database,
         namespace=config.namespace,
         stage=config.snowflake_stage,
-        file_format=f"{config.snowflake_stage}_json",
+        file_format=config.snowflake_file_format,
         protected=config.protect,
         depends_on=(schema, stage, file_format),
     )

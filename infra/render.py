@@ -17,6 +17,8 @@ from infra.stackfiles import load_stack
 from schema.dialects import dialect
 from schema.tables import TABLES
 
+LINE_WIDTH = 100
+
 
 def run(stack_name: str) -> tuple[Run, StackConfig]:
     """Run the program of ``stack_name`` under mocks; returns the run and the stack's config."""
@@ -87,6 +89,16 @@ def document(stack_name: str) -> dict[str, Any]:
     }
 
 
+def _input_lines(key: str, value: Any) -> list[str]:
+    """One line per short input; long ones (schemas, env lists) one line per element, so a PR's
+    diff points at the column or variable that changed."""
+    short = json.dumps(value, sort_keys=True)
+    if len(short) <= LINE_WIDTH:
+        return [f"  {key}: {short}"]
+    block = json.dumps(value, sort_keys=True, indent=2).splitlines()
+    return [f"  {key}:"] + [f"    {line}" for line in block]
+
+
 def text(data: dict[str, Any]) -> str:
     """The render as reviewable text: one block per resource, then the DDL, then the outputs."""
     lines = [
@@ -102,7 +114,7 @@ def text(data: dict[str, Any]) -> str:
         lines.append(f"  provider: {resource['provider']}")
         lines.extend(f"  depends on: {dependency}" for dependency in resource["depends_on"])
         for key, value in resource["inputs"].items():
-            lines.append(f"  {key}: {json.dumps(value, sort_keys=True)}")
+            lines.extend(_input_lines(key, value))
     lines += ["", f"## DDL ({data['provider']})"]
     lines.extend(f"{statement};" for statement in data["ddl"])
     lines += ["", "## outputs", json.dumps(data["outputs"], indent=2, sort_keys=True)]

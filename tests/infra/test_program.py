@@ -125,3 +125,21 @@ def test_a_breaking_schema_change_fails_the_program_before_any_resource(
         program.compose(load_config(), load_secrets())
 
     assert monitor.registrations == []
+
+
+def test_pulumi_yaml_main_runs_the_program_as_the_cli_would() -> None:
+    """The CLI executes Pulumi.yaml's ``main`` file as ``__main__``: it must declare the stack."""
+    import runpy
+
+    from infra.stackfiles import ROOT, project_file
+
+    monitor = configure(load_stack("dev"))
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def execute() -> None:
+        runpy.run_path(str(ROOT / project_file()["main"]), run_name="__main__")
+
+    execute()
+
+    assert len(monitor.registrations) > 10
+    assert set(pulumi.runtime.get_root_resource().outputs) == set(StackOutputs.model_fields)  # type: ignore[union-attr]

@@ -61,7 +61,9 @@ def declare(spec: TableSpec, target: Target, opts: pulumi.ResourceOptions) -> pu
         schema=dialect.name(target.namespace),
         name=pipe_name(spec),
         comment=f"Loads staged files of {spec.name}.",
-        copy_statement=dialect.copy_into(spec, target.namespace, target.stage, target.file_format),
+        copy_statement=dialect.copy_into(
+            spec, target.namespace, target.stage, target.file_format, target.database
+        ),
         auto_ingest=False,
         opts=pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(depends_on=[table, *target.depends_on])

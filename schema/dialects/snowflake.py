@@ -38,8 +38,10 @@ def quote(identifier_: str, kind: str = "identifier") -> str:
     return double_quoted(name(identifier_), kind)
 
 
-def qualified(table: str, namespace: str) -> str:
-    return f"{quote(namespace, 'schema')}.{quote(table, 'table')}"
+def qualified(table: str, namespace: str, database: str | None = None) -> str:
+    """``"SCHEMA"."TABLE"``, or ``"DATABASE"."SCHEMA"."TABLE"`` when the database is given."""
+    prefix = f"{quote(database, 'database')}." if database else ""
+    return f"{prefix}{quote(namespace, 'schema')}.{quote(table, 'table')}"
 
 
 def cluster_keys(spec: TableSpec) -> list[str]:
@@ -89,15 +91,18 @@ def stage_path(spec: TableSpec) -> str:
     return spec.name
 
 
-def copy_into(spec: TableSpec, namespace: str, stage: str, file_format: str) -> str:
+def copy_into(
+    spec: TableSpec, namespace: str, stage: str, file_format: str, database: str | None = None
+) -> str:
     """The COPY a pipe runs: staged NDJSON rows (one object per row, keys = column names) into
-    the table, each column cast from the JSON value of the same name."""
+    the table, each column cast from the JSON value of the same name. Names are fully qualified
+    when ``database`` is given, so the pipe does not depend on the creating user's namespace."""
     columns = ", ".join(quote(column.name) for column in spec.columns)
     selects = ", ".join(f"$1:{column.name}::{TYPES[column.type]}" for column in spec.columns)
     return (
-        f"COPY INTO {qualified(spec.name, namespace)} ({columns}) "
-        f"FROM (SELECT {selects} FROM @{qualified(stage, namespace)}/{stage_path(spec)}/) "
-        f"FILE_FORMAT = (FORMAT_NAME = {qualified(file_format, namespace)})"
+        f"COPY INTO {qualified(spec.name, namespace, database)} ({columns}) "
+        f"FROM (SELECT {selects} FROM @{qualified(stage, namespace, database)}/{stage_path(spec)}/) "
+        f"FILE_FORMAT = (FORMAT_NAME = {qualified(file_format, namespace, database)})"
     )
 
 

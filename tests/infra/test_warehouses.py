@@ -164,8 +164,13 @@ def test_each_pipe_copies_from_the_stage_and_depends_on_its_table(run_of: RunOf)
         assert run.depends_on(pipe, table)
         assert run.depends_on(pipe, stage) and run.depends_on(pipe, file_format)
         assert pipe.inputs["copyStatement"] == snowflake.copy_into(
-            spec, config.namespace, config.snowflake_stage, config.snowflake_file_format
+            spec,
+            config.namespace,
+            config.snowflake_stage,
+            config.snowflake_file_format,
+            config.snowflake_database,
         )
+        assert pipe.inputs["copyStatement"].startswith(f'COPY INTO "{config.snowflake_database.upper()}".')
 
 
 def test_snowflake_writer_and_analyst_grants(run_of: RunOf) -> None:

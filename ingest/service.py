@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 HTTP_ORIGIN = "http"
 MAX_POLL_WAIT_S = 0.1
+# A sink that stays full this long means a stalled warehouse: pause the bus (pausing purges the
+# consumer's prefetched messages, so doing it whenever the writer is a batch behind costs more
+# than waiting a moment for it).
+PAUSE_AFTER_S = 1.0
 # How long a rebalance may wait for in-flight batches before giving the partitions up anyway.
 REVOKE_FLUSH_TIMEOUT_S = 10.0
 
@@ -106,10 +110,12 @@ class Service:
         wait = min(MAX_POLL_WAIT_S, sink.flush_interval_s)
         paused = False
         while not self._stopping.is_set():
-            if sink.full:
+            if sink.full and not sink.wait_until_not_full(PAUSE_AFTER_S) and not paused:
+                log.warning("the warehouse is not keeping up: pausing the bus")
                 bus.pause()
                 paused = True
-            elif paused and sink.pending_bytes <= sink.max_buffer_bytes // 2:
+            if paused and not sink.full and sink.pending_bytes <= sink.max_buffer_bytes // 2:
+                log.info("the warehouse caught up: resuming the bus")
                 bus.resume()
                 paused = False
             polled = bus.poll(self.settings.batch_size, wait)

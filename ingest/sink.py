@@ -150,6 +150,17 @@ class Sink:
         (adding then would block the caller, and a Kafka consumer must keep polling)."""
         return self._pending_bytes >= self.max_buffer_bytes or self._unwritten > WRITE_QUEUE_DEPTH
 
+    def wait_until_not_full(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for room; False if the sink is still full."""
+        deadline = time.monotonic() + timeout
+        with self._drained:
+            while self.full:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._drained.wait(remaining)
+        return True
+
     def add(
         self, messages: Sequence[Message], position: Any = None, received_at: datetime | None = None
     ) -> None:

@@ -117,13 +117,23 @@ class KafkaBus(Bus):
             self._consumer.resume(self._consumer.assignment())
         self._paused = False
 
+    @property
+    def assigned(self) -> frozenset[int]:
+        """Partitions this member owns now."""
+        return frozenset(self._assigned)
+
     def on_revoke(self, hook: Callable[[], None]) -> None:
         self._revoke_hook = hook
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
-        self._assigned.update(p.partition for p in partitions)
+        consumer.assign(partitions)
+        # librdkafka keeps a partition's pause flag across assignments (a partition paused before
+        # a rebalance comes back paused): set it explicitly to what the sink needs now.
         if self._paused:
             consumer.pause(partitions)
+        else:
+            consumer.resume(partitions)
+        self._assigned.update(p.partition for p in partitions)
         log.info("kafka: assigned partitions %s", sorted(p.partition for p in partitions))
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:

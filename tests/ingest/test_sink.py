@@ -1,0 +1,266 @@
+"""The sink against real warehouses: routing, dedup, dead letters, retries, isolation, backpressure."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+
+from ingest.sink import Message, Sink
+from ingest.writers import Writer, open_writer
+from schema import DEAD_LETTER_TABLE, table_for
+from schema.dialects import postgres as postgres_dialect
+from tests.ingest.support import count, encode, event, events, rows, settings, wait_for
+
+ORDERS = table_for("order.lifecycle")
+TELEMETRY = table_for("driver.telemetry")
+CAMPAIGNS = table_for("campaign.interaction")
+
+
+def make_sink(writer: Writer, **overrides: Any) -> Sink:
+    options: dict[str, Any] = {"batch_size": 50, "flush_interval_s": 0.02, "max_buffer_bytes": 1 << 24}
+    options.update(overrides)
+    return Sink(writer, **options).start()
+
+
+def messages(bodies: list[bytes], origin: str = "test") -> list[Message]:
+    return [Message(body, f"{origin}:{index}") for index, body in enumerate(bodies)]
+
+
+def test_routes_each_family_to_its_table_and_lands_each_event_once(writer: Writer) -> None:
+    bodies = [encode(body) for body in events(120)]
+    sink = make_sink(writer)
+    sink.add(messages(bodies + bodies[:30]))  # duplicates within the stream
+    sink.close()
+    sink = make_sink(writer)
+    sink.add(messages(bodies[50:]))  # duplicates against the table
+    sink.close()
+
+    assert count(writer.url, ORDERS) == 60
+    assert count(writer.url, TELEMETRY) == 30
+    assert count(writer.url, CAMPAIGNS) == 30
+    assert sink.stats.written[ORDERS.name] == 0
+    ids = {str(event_id) for (event_id,) in rows(writer.url, ORDERS, "event_id")}
+    assert len(ids) == 60
+
+
+def test_a_row_keeps_the_event_whole(writer: Writer) -> None:
+    body = event(payload={"order_id": "o-9", "unknown_field": {"kept": [1, 2]}}, actor=None)
+    sink = make_sink(writer)
+    sink.add(messages([encode(body)]))
+    sink.close()
+    [(event_id, order_id, actor_type, payload, occurred_at)] = rows(
+        writer.url, ORDERS, "event_id, order_id, actor_type, payload, occurred_at"
+    )
+    assert str(event_id) == body["event_id"]
+    assert (order_id, actor_type) == ("o-9", None)
+    stored = payload if isinstance(payload, dict) else json.loads(payload)
+    assert stored == {"order_id": "o-9", "unknown_field": {"kept": [1, 2]}}
+    assert occurred_at == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+# Every kind of bad input, with the rule its dead letter must name.
+BAD_INPUT: dict[str, tuple[bytes, str]] = {
+    "not json": (b"hello, warehouse", "json_invalid"),
+    "invalid utf-8": (b'{"event_id": "\xff\xfe", "category": "order.lifecycle"}', "json_invalid"),
+    "empty": (b"", "json_invalid"),
+    "json null": (b"null", "object_type"),
+    "json array": (b"[1, 2]", "object_type"),
+    "wrong type": (encode(event(schema_version="1")), "int_type"),
+    "missing required field": (
+        encode({k: v for k, v in event().items() if k != "occurred_at"}),
+        "missing",
+    ),
+    "missing fact": (encode(event(payload={"branch_id": "b"})), "missing"),
+    "unknown category": (encode(event() | {"category": "billing.invoice"}), "unknown_category"),
+    "unknown name": (encode(event() | {"name": "teleported"}), "unknown_event_name"),
+    "NaN": (encode(event(context={"score": float("nan")})), "finite_number"),
+    "Infinity": (
+        encode(
+            event(
+                "driver.telemetry",
+                "location_updated",
+                payload={"driver_id": "d", "latitude": float("inf"), "longitude": 1.0},
+            )
+        ),
+        "finite_number",
+    ),
+    "NUL character": (encode(event(source="a\u0000pi")), "no_nul_character"),
+    "naive timestamp": (encode(event(occurred_at="2026-11-25T10:00:00")), "timezone_aware"),
+    "out of range": (
+        encode(
+            event(
+                "driver.telemetry",
+                "location_updated",
+                payload={"driver_id": "d", "latitude": 91.0, "longitude": 1.0},
+            )
+        ),
+        "less_than_equal",
+    ),
+    "deep nesting": (b'{"context": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", "json_invalid"),
+    "huge truncated body": (encode(event(context={"blob": "x" * 3_000_000}))[:2_000_000], "json_invalid"),
+    "lone surrogate": (encode(event()).replace(b'"api"', b'"\\ud800"'), "json_invalid"),
+}
+
+
+def test_bad_input_becomes_dead_letters_with_reasons_and_valid_events_around_it_land(writer: Writer) -> None:
+    good = [encode(body) for body in events(len(BAD_INPUT) + 1)]
+    stream: list[bytes] = []
+    for index, (raw, _) in enumerate(BAD_INPUT.values()):
+        stream += [good[index], raw]
+    stream.append(good[-1])
+    sink = make_sink(writer, batch_size=7)
+    sink.add(messages(stream, "replay:bad.jsonl"))
+    sink.close()
+
+    landed = sum(count(writer.url, spec) for spec in (ORDERS, TELEMETRY, CAMPAIGNS))
+    assert landed == len(good)
+    letters = {
+        bytes(raw): (rule, field, error, origin)
+        for raw, rule, field, error, origin in rows(
+            writer.url, DEAD_LETTER_TABLE, "raw_body, error_rule, error_field, error, origin"
+        )
+    }
+    assert len(letters) == len(BAD_INPUT)
+    for kind, (raw, rule) in BAD_INPUT.items():
+        assert raw in letters, f"{kind}: no dead letter with the exact raw bytes"
+        stored_rule, _, error, origin = letters[raw]
+        assert stored_rule == rule, f"{kind}: {error}"
+        assert f"rule={rule}" in error and len(error) < 5000
+        assert origin.startswith("replay:bad.jsonl:")
+
+
+def test_dead_letter_names_field_and_claims(writer: Writer) -> None:
+    body = event(schema_version="2")
+    sink = make_sink(writer)
+    sink.add(messages([encode(body)]))
+    sink.close()
+    [(field, category, event_id, error)] = rows(
+        writer.url, DEAD_LETTER_TABLE, "error_field, category, event_id, error"
+    )
+    assert (field, category, event_id) == ("schema_version", "order.lifecycle", body["event_id"])
+    assert "value='2'" in error
+
+
+def test_redelivered_bad_input_lands_once(writer: Writer) -> None:
+    bad = [b"not json", b"{}"]
+    for _ in range(2):
+        sink = make_sink(writer)
+        sink.add([Message(raw, "kafka:events/0/7") for raw in bad])
+        sink.close()
+    assert count(writer.url, DEAD_LETTER_TABLE) == 2
+
+
+def test_a_row_the_warehouse_refuses_is_isolated_and_the_rest_of_its_batch_lands(writer: Writer) -> None:
+    # Valid by the schema (an integer >= 1), but beyond any warehouse's 64-bit integer.
+    poison = encode(event(schema_version=2**70))
+    good = [encode(body) for body in events(40)]
+    sink = make_sink(writer, batch_size=100)
+    sink.add(messages([*good[:20], poison, *good[20:]]))
+    sink.close()
+    assert sum(count(writer.url, spec) for spec in (ORDERS, TELEMETRY, CAMPAIGNS)) == 40
+    [(rule, raw)] = rows(writer.url, DEAD_LETTER_TABLE, "error_rule, raw_body")
+    assert (rule, bytes(raw)) == ("warehouse_rejected", poison)
+    assert sink.stats.rejected["warehouse_rejected"] == 1
+
+
+def test_flush_interval_writes_a_partial_batch(writer: Writer) -> None:
+    sink = make_sink(writer, batch_size=10_000, flush_interval_s=0.05)
+    sink.add(messages([encode(event())]), position="p1")
+    assert sink.take_committed() == []
+    time.sleep(0.06)
+    sink.tick()
+    wait_for(lambda: sink.take_committed() == ["p1"], timeout=10, what="the position to be committed")
+    assert count(writer.url, ORDERS) == 1
+    sink.close()
+
+
+def test_positions_are_reported_only_after_their_batch_commits(pg_url: str) -> None:
+    writer = open_writer(settings(WAREHOUSE_DATABASE_URL=pg_url))
+    writer.provision()
+    sink = make_sink(writer, batch_size=5, flush_interval_s=60)
+    with psycopg.connect(pg_url) as blocker:
+        blocker.execute(
+            f"LOCK TABLE {postgres_dialect.qualified(ORDERS.name, 'analytics')} IN EXCLUSIVE MODE".encode()
+        )
+        sink.add(messages([encode(event()) for _ in range(5)]), position="first")
+        time.sleep(0.3)
+        assert sink.take_committed() == []
+        assert count(pg_url, ORDERS) == 0
+    assert sink.flush(timeout=10)
+    assert sink.take_committed() == ["first"]
+    assert count(pg_url, ORDERS) == 5
+    sink.close()
+    writer.close()
+
+
+def test_backpressure_when_the_warehouse_stalls_then_drains(pg_url: str) -> None:
+    writer = open_writer(settings(WAREHOUSE_DATABASE_URL=pg_url))
+    writer.provision()
+    bodies = [encode(body) for body in events(400)]
+    sink = make_sink(writer, batch_size=50, max_buffer_bytes=20_000)
+    with psycopg.connect(pg_url) as blocker:
+        for spec in (ORDERS, TELEMETRY, CAMPAIGNS):
+            qualified = postgres_dialect.qualified(spec.name, "analytics")
+            blocker.execute(f"LOCK TABLE {qualified} IN EXCLUSIVE MODE".encode())
+        taken = 0
+        while not sink.full:
+            sink.add(messages(bodies[taken : taken + 50]))
+            taken += 50
+        assert sink.full and taken < len(bodies)
+        assert count(pg_url, ORDERS) == 0
+    wait_for(lambda: not sink.full, timeout=10, what="the sink to drain")
+    sink.add(messages(bodies[taken:]))
+    sink.close()
+    assert sum(count(pg_url, spec) for spec in (ORDERS, TELEMETRY, CAMPAIGNS)) == 400
+    writer.close()
+
+
+def test_killed_warehouse_connections_are_retried_and_nothing_is_lost(pg_url: str) -> None:
+    writer = open_writer(settings(WAREHOUSE_DATABASE_URL=pg_url))
+    writer.provision()
+    bodies = [encode(body) for body in events(6000)]
+    sink = make_sink(writer, batch_size=200, flush_interval_s=0.01)
+    database = pg_url.rsplit("/", 1)[1]
+    stop = threading.Event()
+    killed: list[int] = []
+
+    def kill_backends() -> None:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            while not stop.is_set():
+                result = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                    (database,),
+                ).fetchone()
+                killed.append(int(result[0]) if result else 0)
+                time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_backends)
+    killer.start()
+    try:
+        for start in range(0, len(bodies), 100):
+            sink.add(messages(bodies[start : start + 100]))
+            time.sleep(0.002)
+        wait_for(lambda: sink.stats.retries >= 2, timeout=20, what="retries after killed connections")
+    finally:
+        stop.set()
+        killer.join()
+    sink.close()
+    assert sum(killed) >= 2
+    assert sum(count(pg_url, spec) for spec in (ORDERS, TELEMETRY, CAMPAIGNS)) == 6000
+    writer.close()
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_tiny_batches_still_write_everything(writer: Writer, batch_size: int) -> None:
+    bodies = [encode(body) for body in events(10)]
+    sink = make_sink(writer, batch_size=batch_size)
+    sink.add(messages(bodies))
+    sink.close()
+    assert sum(count(writer.url, spec) for spec in (ORDERS, TELEMETRY, CAMPAIGNS)) == 10

@@ -107,10 +107,11 @@ def _open(settings: Settings) -> Writer:
 def _provision(settings: Settings, args: argparse.Namespace) -> int:
     writer = open_writer(settings)
     try:
-        writer.provision()
+        # New nullable columns first: the tables' index statements may name them.
         statements = check.additive_statements(writer, check.compare(writer))
         if statements:
             writer.execute(statements)
+        writer.provision()
         reports = check.compare(writer)
     finally:
         writer.close()

@@ -1,9 +1,9 @@
 """Splitting a request body into event items: one JSON event, a JSON array of events, or NDJSON.
 
 Each item keeps its exact bytes: a rejected item is dead-lettered as it was sent, and a valid one
-is published as it was sent. A part of the body that cannot be split (a malformed array, a line
-that is not UTF-8) becomes one item of its own, which then fails validation with a reason, so the
-items before it still count.
+is published as it was sent. What follows the point where an array stops being well-formed (a
+missing comma, an element nested too deep to parse, a missing ``]``) becomes one ``Malformed``
+item, rejected with the reason, so the items before it still count and nothing is guessed.
 """
 
 from __future__ import annotations
@@ -12,6 +12,19 @@ import json
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
 _DECODER = json.JSONDecoder()
+
+
+class Malformed(bytes):
+    """The rest of a body that could not be split into items; ``reason`` says why."""
+
+    reason: str
+
+    def __new__(cls, raw: bytes, reason: str) -> Malformed:
+        item = super().__new__(cls, raw)
+        item.reason = reason
+        return item
+
+
 _WHITESPACE = " \t\r\n"
 
 
@@ -56,8 +69,9 @@ def _array(body: bytes) -> list[bytes]:
         start = position
         try:
             _, end = _DECODER.raw_decode(text, start)
-        except (ValueError, RecursionError):
-            items.append(_rest(text, start))
+        except (ValueError, RecursionError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+            items.append(_rest(text, start, f"array element {len(items)} cannot be parsed: {reason}"))
             return items
         items.append(text[start:end].encode("utf-8"))
         position = _skip(text, end)
@@ -67,15 +81,21 @@ def _array(body: bytes) -> list[bytes]:
         elif separator == "]" and not text[position + 1 :].strip(_WHITESPACE):
             return items
         else:
-            items.append(_rest(text, position))
+            found = repr(separator) if separator else "the end of the body"
+            items.append(
+                _rest(
+                    text, position, f"expected ',' or ']' after array element {len(items) - 1}, found {found}"
+                )
+            )
             return items
+    items.append(_rest(text, position, f"the array ends after element {len(items) - 1} without ']'"))
     return items
 
 
-def _rest(text: str, start: int) -> bytes:
-    """What is left of a malformed array, minus a final ``]``: one item that fails validation."""
+def _rest(text: str, start: int, reason: str) -> Malformed:
+    """What is left of a malformed array, minus a final ``]``."""
     rest = text[start:].rstrip(_WHITESPACE)
-    return (rest.removesuffix("]").rstrip(_WHITESPACE) or rest).encode("utf-8")
+    return Malformed((rest.removesuffix("]").rstrip(_WHITESPACE) or rest).encode("utf-8"), reason)
 
 
 def _skip(text: str, position: int) -> int:

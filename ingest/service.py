@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from ingest.bus import Bus, open_bus
 from ingest.config import Settings
 from ingest.deadletters import claims
+from ingest.framing import Malformed
 from ingest.metrics import Metrics
 from ingest.sink import Message, Sink
 from ingest.writers import Writer, open_writer
-from schema import EventValidationError, parse_event
+from schema import EventValidationError, Issue, parse_event
 from schema.events import EventEnvelope
+from schema.exceptions import preview
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +172,8 @@ def _validate(items: Sequence[bytes]) -> tuple[list[Message], list[Message], Int
     outcome = Intake()
     for index, raw in enumerate(items):
         try:
+            if isinstance(raw, Malformed):
+                raise EventValidationError([Issue("", "json_invalid", raw.reason, preview(bytes(raw)))])
             event: EventEnvelope = parse_event(raw)
         except EventValidationError as error:
             bad.append(Message(raw, HTTP_ORIGIN, error=error))

@@ -1,0 +1,113 @@
+"""Configuration: the old guide's variables, errors that name them, and the stack-outputs contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.bus import open_bus
+from ingest.config import ConfigError, load_settings
+from schema import BusContract, build_contract
+
+
+def test_defaults_are_the_embedded_warehouse_and_the_memory_bus(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WAREHOUSE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("EVENT_BUS_DRIVER", raising=False)
+    settings = load_settings()
+    assert (settings.bus_driver, settings.warehouse, settings.warehouse_namespace) == (
+        "memory",
+        "duckdb",
+        "main",
+    )
+    assert settings.warehouse_url.startswith("duckdb:///") and settings.warehouse_url.endswith(
+        "warehouse.duckdb"
+    )
+    assert (settings.host, settings.port, settings.kafka_group) == ("127.0.0.1", 8080, "analytics-ingest")
+
+
+def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "EVENT_BUS_DRIVER": "kafka",
+        "EVENT_BUS_KAFKA_TOPIC": "analytics-events",
+        "KAFKA_BROKERS": "a:9092, b:9092",
+        "WAREHOUSE_DATABASE_URL": "postgres://warehouse@localhost:5433/laundry_warehouse",
+        "EVENT_SINK_BATCH_SIZE": "250",
+        "EVENT_SINK_FLUSH_INTERVAL_MS": "75",
+        "INGEST_PORT": "9000",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.kafka_brokers == ["a:9092", "b:9092"]
+    assert (settings.batch_size, settings.flush_interval_ms, settings.port) == (250, 75, 9000)
+    assert (settings.warehouse, settings.warehouse_namespace) == ("postgres", "analytics")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("EVENT_SINK_BATCH_SIZE", "many", "EVENT_SINK_BATCH_SIZE='many': Input should be a valid integer"),
+        ("EVENT_SINK_BATCH_SIZE", "0", "accepts an integer, 1 to 100000"),
+        ("EVENT_SINK_FLUSH_INTERVAL_MS", "-5", "EVENT_SINK_FLUSH_INTERVAL_MS='-5'"),
+        (
+            "EVENT_BUS_DRIVER",
+            "rabbitmq",
+            "EVENT_BUS_DRIVER='rabbitmq': Input should be 'memory', 'kafka' or 'pubsub'",
+        ),
+        ("WAREHOUSE_DATABASE_URL", "mysql://db", "expected a postgresql://, postgres:// or duckdb:/// URL"),
+        ("INGEST_PORT", "70000", "INGEST_PORT='70000'"),
+    ],
+)
+def test_an_invalid_value_names_the_variable_and_what_it_accepts(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert expected in str(error.value)
+    assert "accepts" in str(error.value)
+
+
+def test_kafka_needs_topic_and_brokers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVENT_BUS_DRIVER", "kafka")
+    monkeypatch.delenv("EVENT_BUS_KAFKA_TOPIC", raising=False)
+    with pytest.raises(ConfigError, match="needs EVENT_BUS_KAFKA_TOPIC and KAFKA_BROKERS"):
+        load_settings()
+
+
+def test_pubsub_is_configured_but_its_driver_is_not_shipped_yet() -> None:
+    settings = load_settings(
+        EVENT_BUS_DRIVER="pubsub", EVENT_BUS_PUBSUB_TOPIC="analytics-events", PUBSUB_PROJECT_ID="laundry-prod"
+    )
+    assert settings.pubsub_subscription_id == "analytics-events-ingest"
+    with pytest.raises(ConfigError, match="EVENT_BUS_DRIVER=pubsub: not available"):
+        open_bus(settings)
+
+
+def test_the_contract_supplies_bus_and_namespace(tmp_path: Path) -> None:
+    outputs = build_contract(
+        "postgres", "warehouse_prod", BusContract(driver="kafka", topic="events", brokers=["k1:9092"])
+    )
+    path = tmp_path / "outputs.json"
+    path.write_text(outputs.model_dump_json())
+    settings = load_settings(path, WAREHOUSE_DATABASE_URL="postgresql://postgres@127.0.0.1/x")
+    assert (settings.bus_driver, settings.kafka_topic, settings.kafka_brokers) == (
+        "kafka",
+        "events",
+        ["k1:9092"],
+    )
+    assert settings.warehouse_namespace == "warehouse_prod"
+
+
+def test_a_contract_from_another_schema_or_warehouse_is_refused(tmp_path: Path) -> None:
+    outputs = build_contract("postgres", "analytics", BusContract(driver="memory"))
+    path = tmp_path / "outputs.json"
+    path.write_text(outputs.model_copy(update={"schema_fingerprint": "sha256:0000"}).model_dump_json())
+    with pytest.raises(ConfigError, match="deployed with schema sha256:0000"):
+        load_settings(path, WAREHOUSE_DATABASE_URL="postgresql://postgres@127.0.0.1/x")
+    path.write_text(outputs.model_dump_json())
+    with pytest.raises(ConfigError, match="stack's warehouse is postgres"):
+        load_settings(path, WAREHOUSE_DATABASE_URL="duckdb:///tmp/x.duckdb")
+    path.write_text('{"provider": "postgres"}')
+    with pytest.raises(ConfigError, match="not valid stack outputs"):
+        load_settings(path)

@@ -1,0 +1,203 @@
+"""The HTTP contract, on the embedded default (memory bus + DuckDB) and on Postgres."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from starlette.testclient import TestClient
+
+from ingest.http import create_app
+from ingest.service import Service
+from ingest.writers import open_writer
+from schema import DEAD_LETTER_TABLE, EVENT_TABLES
+from schema.dialects import postgres as postgres_dialect
+from tests.ingest.support import count, encode, event, events, free_port, rows, settings, wait_for
+
+
+def client_for(**overrides: Any) -> TestClient:
+    return TestClient(create_app(Service(settings(**overrides))))
+
+
+def event_rows(url: str) -> int:
+    return sum(count(url, spec) for spec in EVENT_TABLES.values())
+
+
+def test_one_event_an_array_and_ndjson_are_accepted_and_land(duckdb_url: str) -> None:
+    with client_for(WAREHOUSE_DATABASE_URL=duckdb_url) as client:
+        one = client.post("/v1/events", json=event())
+        array = client.post("/v1/events", content=encode(events(3)))
+        ndjson = b"\n".join(encode(body) for body in events(2))
+        typed = client.post("/v1/events", content=ndjson, headers={"content-type": "application/x-ndjson"})
+        untyped = client.post("/v1/events", content=b"\n".join(encode(body) for body in events(2)) + b"\n")
+        pretty = client.post("/v1/events", content=b'{\n  "event_id": "not-a-uuid"\n}')
+    assert [r.status_code for r in (one, array, typed, untyped, pretty)] == [202] * 5
+    assert [r.json()["accepted"] for r in (one, array, typed, untyped, pretty)] == [1, 3, 2, 2, 0]
+    assert [r["index"] for r in pretty.json()["rejected"]] == [0]
+    assert event_rows(duckdb_url) == 8  # the lifespan's shutdown drained the buffer
+
+
+def test_rejected_items_name_index_event_id_and_reason(duckdb_url: str) -> None:
+    wrong_type = event(schema_version="1")
+    body = [event(), wrong_type, event(), 42, {"category": "order.lifecycle", "name": "teleported"}]
+    with client_for(WAREHOUSE_DATABASE_URL=duckdb_url) as client:
+        response = client.post("/v1/events", json=body)
+    assert response.status_code == 202
+    result = response.json()
+    assert result["accepted"] == 2
+    rejected = {item["index"]: item for item in result["rejected"]}
+    assert sorted(rejected) == [1, 3, 4]
+    assert rejected[1]["event_id"] == wrong_type["event_id"]
+    assert "schema_version" in rejected[1]["reason"] and "rule=int_type" in rejected[1]["reason"]
+    assert rejected[1]["issues"][0]["field"] == "schema_version"
+    assert rejected[3]["event_id"] is None and "rule=object_type" in rejected[3]["reason"]
+    assert "rule=unknown_event_name" in rejected[4]["reason"]
+    assert event_rows(duckdb_url) == 2
+    assert sorted(origin for (origin,) in rows(duckdb_url, DEAD_LETTER_TABLE, "origin")) == ["http"] * 3
+
+
+def test_a_malformed_or_too_deep_array_keeps_the_items_before_it(duckdb_url: str) -> None:
+    deep = b'{"context": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"
+    body = b"[" + encode(event()) + b", " + deep + b", " + encode(event()) + b"]"
+    with client_for(WAREHOUSE_DATABASE_URL=duckdb_url) as client:
+        response = client.post("/v1/events", content=body)
+        broken = client.post("/v1/events", content=b"[" + encode(event()) + b", {oops}]")
+    assert response.status_code == 202 and response.json()["accepted"] == 1
+    assert [item["index"] for item in response.json()["rejected"]] == [1]
+    assert broken.status_code == 202 and broken.json()["accepted"] == 1
+    assert "rule=json_invalid" in broken.json()["rejected"][0]["reason"]
+    assert count(duckdb_url, DEAD_LETTER_TABLE) == 2
+
+
+def test_bearer_token_is_required_when_configured(duckdb_url: str) -> None:
+    with client_for(WAREHOUSE_DATABASE_URL=duckdb_url, INGEST_API_TOKEN="s3cret") as client:
+        missing = client.post("/v1/events", json=event())
+        wrong = client.post("/v1/events", json=event(), headers={"Authorization": "Bearer nope"})
+        basic = client.post("/v1/events", json=event(), headers={"Authorization": "Basic s3cret"})
+        right = client.post("/v1/events", json=event(), headers={"Authorization": "Bearer s3cret"})
+        health = client.get("/healthz")
+    assert [r.status_code for r in (missing, wrong, basic, right, health)] == [401, 401, 401, 202, 200]
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert event_rows(duckdb_url) == 1
+
+
+def test_bodies_above_the_limit_get_413_declared_or_streamed(duckdb_url: str) -> None:
+    big = encode(event(context={"blob": "x" * 5000}))
+    with client_for(WAREHOUSE_DATABASE_URL=duckdb_url, INGEST_MAX_BODY_BYTES=4096) as client:
+        declared = client.post("/v1/events", content=big)
+        streamed = client.post("/v1/events", content=iter([big[:3000], big[3000:]]))
+        fits = client.post("/v1/events", content=encode(event(context={"blob": "x" * 3000})))
+        empty = client.post("/v1/events", content=b"  \n")
+    assert [r.status_code for r in (declared, streamed, fits, empty)] == [413, 413, 202, 400]
+    assert "4096" in declared.json()["error"]
+    assert event_rows(duckdb_url) == 1
+
+
+def test_readiness_health_and_metrics(duckdb_url: str) -> None:
+    with client_for(WAREHOUSE_DATABASE_URL=duckdb_url) as client:
+        client.post("/v1/events", json=[event(), event("driver.telemetry", "location_updated"), {}])
+        service_metrics = wait_metrics(client, 'ingest_rows_written_total{table="analytics_driver')
+        ready = client.get("/readyz")
+        health = client.get("/healthz")
+    assert ready.status_code == 200 and ready.json() == {
+        "ready": True,
+        "checks": {"warehouse": "ok", "bus": "ok", "pump": "ok"},
+    }
+    assert health.status_code == 200
+    for name in (
+        'ingest_events_accepted_total{origin="http"} 2.0',
+        'ingest_events_rejected_total{rule="missing"} 1.0',
+        f'ingest_rows_written_total{{table="{EVENT_TABLES[next(iter(EVENT_TABLES))].name}"}} 1.0',
+        "ingest_batch_size_count",
+        "ingest_flush_seconds_count",
+        "ingest_write_retries_total 0.0",
+        "ingest_buffer_bytes",
+        "ingest_buffer_events",
+    ):
+        assert name in service_metrics, name
+
+
+def wait_metrics(client: TestClient, needle: str) -> str:
+    found: list[str] = []
+
+    def present() -> bool:
+        found[:] = [client.get("/metrics").text]
+        return needle in found[0]
+
+    wait_for(present, timeout=10, what=needle)
+    return found[0]
+
+
+def test_readyz_is_503_when_the_warehouse_is_unreachable() -> None:
+    with client_for(WAREHOUSE_DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/none") as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["warehouse"].startswith("OperationalError") and checks["bus"] == "ok"
+
+
+def test_full_service_answers_503_and_loses_nothing_it_accepted(pg_url: str) -> None:
+    writer = open_writer(settings(WAREHOUSE_DATABASE_URL=pg_url))
+    writer.provision()
+    writer.close()
+    accepted = 0
+    statuses: list[int] = []
+    with client_for(
+        WAREHOUSE_DATABASE_URL=pg_url, EVENT_SINK_BATCH_SIZE=5, EVENT_SINK_MAX_BUFFER_BYTES=4096
+    ) as client:
+        with psycopg.connect(pg_url) as blocker:
+            for spec in EVENT_TABLES.values():
+                qualified = postgres_dialect.qualified(spec.name, postgres_dialect.DEFAULT_NAMESPACE)
+                blocker.execute(f"LOCK TABLE {qualified} IN EXCLUSIVE MODE".encode())
+            for _ in range(200):
+                response = client.post("/v1/events", json=events(5))
+                statuses.append(response.status_code)
+                if response.status_code == 503:
+                    assert response.headers["retry-after"] == "1"
+                    break
+                accepted += response.json()["accepted"]
+        assert statuses[-1] == 503 and set(statuses[:-1]) == {202}
+        wait_for(lambda: event_rows(pg_url) == accepted, timeout=20, what="every accepted event")
+        assert client.post("/v1/events", json=events(5)).status_code == 202
+    assert event_rows(pg_url) == accepted + 5
+
+
+def test_sigterm_drains_what_was_accepted_before_exiting(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "INGEST_PORT": str(port),
+        "INGEST_DATA_DIR": str(tmp_path),
+        # Nothing is flushed on its own before the signal: only the drain can write these.
+        "EVENT_SINK_BATCH_SIZE": "100000",
+        "EVENT_SINK_FLUSH_INTERVAL_MS": "600000",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ingest.cli", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _up(base), timeout=30, what="the server")
+        for _ in range(5):
+            assert httpx.post(f"{base}/v1/events", content=encode(events(100))).json()["accepted"] == 100
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    finally:
+        server.kill()
+    assert event_rows(f"duckdb:///{tmp_path / 'warehouse.duckdb'}") == 500
+
+
+def _up(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz").status_code == 200
+    except httpx.TransportError:
+        return False

@@ -34,7 +34,8 @@ def test_what_cannot_be_split_becomes_one_malformed_item_after_the_good_ones() -
     for body, (rest, reason) in cases.items():
         first, malformed = split_body(body)
         assert first == b'{"a": 1}' and not isinstance(first, Malformed)
-        assert isinstance(malformed, Malformed) and reason in malformed.reason, malformed.reason
+        assert isinstance(malformed, Malformed)
+        assert reason in malformed.reason, malformed.reason
         if rest is not None:
             assert malformed == rest
     assert split_body(b"[\xff]") == [b"[\xff]"]

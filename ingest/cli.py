@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from ingest import check
 from ingest.config import ConfigError, Settings, load_settings
+from ingest.runtime import tune_for_throughput
 from ingest.sink import Message, Sink
 from ingest.writers import Writer, open_writer
 
@@ -60,6 +61,7 @@ def _replay(settings: Settings, args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"ingest replay: {args.file}: no such file", file=sys.stderr)
         return 2
+    tune_for_throughput()
     writer = _open(settings)
     sink = Sink(
         writer,

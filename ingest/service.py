@@ -18,6 +18,7 @@ from ingest.config import Settings
 from ingest.deadletters import claims
 from ingest.framing import Malformed
 from ingest.metrics import Metrics
+from ingest.runtime import tune_for_throughput
 from ingest.sink import Message, Sink
 from ingest.writers import Writer, open_writer
 from schema import EventValidationError, Issue, parse_event
@@ -76,6 +77,7 @@ class Service:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
+        tune_for_throughput()
         if self.settings.warehouse == "duckdb":
             # The embedded warehouse belongs to this service: make it usable out of the box.
             self.writer.provision()

@@ -35,7 +35,15 @@ from typing import Any
 from ingest.deadletters import dead_letter, warehouse_rejection
 from ingest.metrics import Metrics
 from ingest.writers.base import Row, Writer
-from schema import DEAD_LETTER_TABLE, EVENT_TABLES, EventValidationError, TableSpec, event_row, parse_event
+from schema import (
+    DEAD_LETTER_TABLE,
+    EVENT_TABLES,
+    FAMILIES,
+    EventValidationError,
+    TableSpec,
+    event_row,
+    parse_event,
+)
 from schema.events import EventEnvelope
 from schema.rows import dead_letter_row
 
@@ -60,10 +68,16 @@ class Message:
 # table -> primary key -> (row, the message it came from, kept to dead-letter a row the warehouse refuses)
 Entries = dict[TableSpec, dict[Any, tuple[Row, Message]]]
 
+_TABLE_OF: dict[type, TableSpec] = {
+    envelope: EVENT_TABLES[family.category] for family in FAMILIES for envelope in family.envelopes.values()
+}
+
 
 @dataclass
 class _Batch:
     entries: Entries = field(default_factory=dict)
+    # Event model -> its table's entries: a TableSpec hashes all of its columns, a class does not.
+    by_model: dict[type, dict[Any, tuple[Row, Message]]] = field(default_factory=dict)
     positions: list[Any] = field(default_factory=list)
     inputs: int = 0
     bytes: int = 0
@@ -180,7 +194,10 @@ class Sink:
                 if event is None:
                     self._reject(batch, message, stamp)
                 else:
-                    rows = batch.entries.setdefault(EVENT_TABLES[event.category], {})
+                    model = type(event)
+                    rows = batch.by_model.get(model)
+                    if rows is None:
+                        rows = batch.by_model[model] = batch.entries.setdefault(_TABLE_OF[model], {})
                     if event.event_id not in rows:
                         rows[event.event_id] = (event_row(event, stamp), message)
                     accepted += 1

@@ -18,7 +18,9 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.types.json import set_json_dumps
+from psycopg.adapt import Dumper
+from psycopg.postgres import types as postgres_types
+from psycopg.pq import Format
 
 from ingest.writers.base import ObservedColumn, ObservedTable, Row, Writer
 from schema import TABLES, TableSpec
@@ -36,9 +38,20 @@ def _trusted(text: str) -> sql.SQL:
     return sql.SQL(text)  # type: ignore[arg-type]
 
 
-def _dumps(value: Any) -> str:
-    """JSON columns arrive as JSON text from ``schema.rows``: pass it through, encode anything else."""
-    return value if isinstance(value, str) else json_text(value)
+class _JsonbTextDumper(Dumper):
+    """jsonb for binary COPY from JSON text, which is how ``schema.rows`` gives JSON columns.
+
+    psycopg's own jsonb dumper serialises a Python object, so it would encode the text again (as a
+    JSON string); this one only adds the jsonb binary format's version byte. Registered by oid
+    only, so it applies to the COPY columns typed jsonb and nothing else.
+    """
+
+    format = Format.BINARY
+    oid = postgres_types["jsonb"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        text = obj if isinstance(obj, str) else json_text(obj)
+        return b"\x01" + text.encode()
 
 
 class PostgresWriter(Writer):
@@ -57,7 +70,7 @@ class PostgresWriter(Writer):
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._discard()
             conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True)
-            set_json_dumps(_dumps, context=conn)
+            conn.adapters.register_dumper(None, _JsonbTextDumper)
             self._oids = {spec.name: self._column_oids(conn, spec) for spec in TABLES}
             for spec in TABLES:
                 conn.execute(

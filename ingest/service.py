@@ -111,7 +111,9 @@ class Service:
 
     def _pump_until_stopped(self) -> None:
         bus, sink = self.bus, self.sink
-        wait = min(MAX_POLL_WAIT_S, sink.flush_interval_s)
+        # A batch's age counts from when the poll that filled it returned: short polls keep the
+        # flush interval honest (a poll of the whole interval would double it).
+        wait = min(MAX_POLL_WAIT_S, sink.flush_interval_s / 4)
         paused = False
         while not self._stopping.is_set():
             if sink.full and not sink.wait_until_not_full(PAUSE_AFTER_S) and not paused:
@@ -122,7 +124,7 @@ class Service:
                 log.info("the warehouse caught up: resuming the bus")
                 bus.resume()
                 paused = False
-            polled = bus.poll(self.settings.batch_size, wait)
+            polled = bus.poll(self.settings.batch_size, min(wait, sink.seconds_to_flush()))
             if polled.messages or polled.position is not None:
                 sink.add(polled.messages, polled.position)
             sink.tick()

@@ -81,7 +81,7 @@ class _Batch:
     positions: list[Any] = field(default_factory=list)
     inputs: int = 0
     bytes: int = 0
-    opened: float = field(default_factory=time.monotonic)
+    opened: float | None = None  # when its first input (or position) arrived
 
 
 @dataclass
@@ -184,6 +184,8 @@ class Sink:
         accepted = 0
         with self._lock:
             batch = self._open
+            if batch.opened is None and (messages or position is not None):
+                batch.opened = time.monotonic()
             for message in messages:
                 event = message.event
                 if event is None and message.error is None:
@@ -209,6 +211,7 @@ class Sink:
                 if batch.inputs >= self.batch_size:
                     self._seal_locked()
                     batch = self._open
+                    batch.opened = time.monotonic()
             if position is not None:
                 # The open batch is written after every batch sealed so far, even when empty.
                 self._open.positions.append(position)
@@ -225,11 +228,18 @@ class Sink:
         self.metrics.rejected.labels(rule=record.error_rule).inc()
         self.stats.rejected[record.error_rule] += 1
 
+    def seconds_to_flush(self) -> float:
+        """How long the open batch may still wait for more input (the flush interval if empty)."""
+        opened = self._open.opened
+        if opened is None:
+            return self.flush_interval_s
+        return max(0.0, self.flush_interval_s - (time.monotonic() - opened))
+
     def tick(self) -> None:
         """Seal the open batch once it is older than the flush interval (call it regularly)."""
         with self._lock:
             batch = self._open
-            if (batch.inputs or batch.positions) and time.monotonic() - batch.opened >= self.flush_interval_s:
+            if batch.opened is not None and time.monotonic() - batch.opened >= self.flush_interval_s:
                 self._seal_locked()
         self._hand_over()
 

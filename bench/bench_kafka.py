@@ -1,0 +1,187 @@
+"""(b) Kafka -> Postgres end to end with one consumer: events/s, and produce -> committed-row latency.
+
+Throughput: the topic is filled first, then the service consumes it; the rate is measured from
+the first committed row to the last (group join time excluded, it is printed separately). The
+baseline, in the same process, is the hand-written consumer design.md describes: batches of
+5,000, validation, COPY -> temp + ON CONFLICT, offsets committed after the transaction, decoding
+and writing in turn. Latency: events are produced at a steady rate while the service runs; the
+time from handing an event to the producer to the commit of the transaction holding its row.
+Goal: >= 50,000 events/s. Run: ``.venv/bin/python bench/bench_kafka.py [EVENTS] [RATE]``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from _ingest import create_topic, fresh_database, line, make_events, produce, tansu_broker
+from confluent_kafka import Consumer, Producer
+
+from ingest.config import load_settings
+from ingest.runtime import tune_for_throughput
+from ingest.service import Service
+from ingest.writers.base import Row
+from ingest.writers.postgres import PostgresWriter
+from schema import EVENT_TABLES, TableSpec, event_row, parse_event
+from schema.dialects import postgres as dialect
+
+PARTITIONS = 3
+BATCH = 5000
+
+
+def truncate(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        for spec in EVENT_TABLES.values():
+            conn.execute(f"TRUNCATE {dialect.qualified(spec.name, dialect.DEFAULT_NAMESPACE)}".encode())
+
+
+def settings(broker: str, topic: str, url: str, **extra: Any) -> Any:
+    return load_settings(
+        EVENT_BUS_DRIVER="kafka",
+        EVENT_BUS_KAFKA_TOPIC=topic,
+        KAFKA_BROKERS=broker,
+        EVENT_BUS_KAFKA_GROUP=f"bench-{uuid.uuid4().hex[:8]}",
+        EVENT_BUS_KAFKA_SESSION_TIMEOUT_MS=6000,
+        WAREHOUSE_DATABASE_URL=url,
+        **extra,
+    )
+
+
+def service_throughput(broker: str, topic: str, url: str, total: int) -> tuple[float, float]:
+    running = Service(settings(broker, topic, url, EVENT_SINK_BATCH_SIZE=BATCH))
+    started = time.perf_counter()
+    running.start()
+    first = None
+    while (written := sum(running.sink.stats.written.values())) < total:
+        if first is None and written:
+            first = (time.perf_counter(), written)
+        time.sleep(0.005)
+    finished = time.perf_counter()
+    running.stop()
+    assert first is not None
+    return (total - first[1]) / (finished - first[0]), first[0] - started
+
+
+def baseline_throughput(broker: str, topic: str, url: str, total: int) -> float:
+    """The hand-written consumer: decode a batch, then write it, then commit offsets; in turn."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": broker,
+            "group.id": f"baseline-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+        }
+    )
+    consumer.subscribe([topic])
+    writer = PostgresWriter(url, dialect.DEFAULT_NAMESPACE)
+    writer._safe_batches = 1 << 30  # the COPY -> temp + ON CONFLICT path only, as design.md measured
+    done = 0
+    first = None
+    while done < total:
+        records = consumer.consume(num_messages=BATCH, timeout=0.5)
+        if not records:
+            continue
+        first = first or (time.perf_counter(), done)
+        now = datetime.now(UTC)
+        grouped: dict[TableSpec, list[Row]] = {}
+        for record in records:
+            event = parse_event(record.value())
+            grouped.setdefault(EVENT_TABLES[event.category], []).append(event_row(event, now))
+        writer.write(grouped)
+        consumer.commit(asynchronous=False)
+        done += len(records)
+    rate = (total - first[1]) / (time.perf_counter() - first[0]) if first else 0.0
+    consumer.close()
+    writer.close()
+    return rate
+
+
+def latency(broker: str, url: str, rate: int, seconds: float) -> tuple[float, float, float]:
+    """p50, p99 and max seconds from produce() to the commit of the row, at ``rate`` events/s."""
+    topic = f"latency-{uuid.uuid4().hex[:8]}"
+    create_topic(broker, topic, PARTITIONS)
+    running = Service(settings(broker, topic, url, EVENT_SINK_FLUSH_INTERVAL_MS=100))
+    committed: dict[Any, float] = {}
+    write = running.writer.write
+
+    def timed_write(batch: Mapping[TableSpec, Sequence[Row]]) -> dict[str, int]:
+        counts = write(batch)
+        now = time.perf_counter()
+        for rows in batch.values():
+            for row in rows:
+                committed[row[0]] = now
+        return counts
+
+    running.writer.write = timed_write  # type: ignore[method-assign]
+    running.start()
+    # Wait for the group join, so that latency is not the join time.
+    warmup = make_events(10, seed=99)
+    produce(broker, topic, warmup)
+    while len(committed) < len(warmup):
+        time.sleep(0.05)
+    bodies = make_events(int(rate * seconds), seed=11)
+    ids = [parse_event(body).event_id for body in bodies]
+    sent: dict[Any, float] = {}
+    producer = Producer(
+        {"bootstrap.servers": broker, "acks": "all", "enable.idempotence": True, "linger.ms": 5}
+    )
+    tick = 0.01
+    per_tick = max(1, int(rate * tick))
+    started = time.perf_counter()
+    for index in range(0, len(bodies), per_tick):
+        target = started + (index / rate)
+        while (now := time.perf_counter()) < target:
+            time.sleep(min(0.001, target - now))
+        for body, event_id in zip(
+            bodies[index : index + per_tick], ids[index : index + per_tick], strict=True
+        ):
+            sent[event_id] = time.perf_counter()
+            producer.produce(topic, body)
+        producer.poll(0)
+    producer.flush(30)
+    deadline = time.perf_counter() + 60
+    while any(event_id not in committed for event_id in ids) and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    running.stop()
+    delays = sorted(committed[event_id] - sent[event_id] for event_id in ids if event_id in committed)
+    assert len(delays) == len(ids), f"{len(ids) - len(delays)} events never committed"
+    p50 = statistics.median(delays)
+    p99 = delays[int(len(delays) * 0.99) - 1]
+    return p50, p99, delays[-1]
+
+
+def main() -> None:
+    total = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    rate = int(sys.argv[2]) if len(sys.argv) > 2 else 20_000
+    tune_for_throughput()
+    bodies = make_events(total)
+    print(f"(b) Kafka (Tansu) -> Postgres, one consumer, {total:,} events of ~{len(bodies[0])} B")
+    with tansu_broker() as broker, fresh_database() as url:
+        PostgresWriter(url, dialect.DEFAULT_NAMESPACE).provision()
+        topic = f"bench-{uuid.uuid4().hex[:8]}"
+        create_topic(broker, topic, PARTITIONS)
+        produced = produce(broker, topic, bodies)
+        base = baseline_throughput(broker, topic, url, total)
+        truncate(url)
+        ours, join = service_throughput(broker, topic, url, total)
+        truncate(url)
+        p50, p99, worst = latency(broker, url, rate, 5.0)
+    print(line("produce, acks=all (for reference)", produced, "events/s"))
+    print(line("baseline: hand-written consumer, decode then write", base, "events/s"))
+    print(line("ingest service, kafka driver, one consumer", ours, "events/s", base, ">= 50,000 events/s"))
+    print(line("  (group join before the first row, not counted)", join, "s"))
+    print(f"latency produce -> committed row at {rate:,} events/s (flush interval 100 ms):")
+    print(line("  p50", p50 * 1000, "ms"))
+    print(line("  p99", p99 * 1000, "ms"))
+    print(line("  max", worst * 1000, "ms"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""(d) Peak RSS of the service (``ingest serve``, kafka driver, Postgres) under load.
+
+The baseline is the same process idle: started, joined to its group, nothing consumed yet. Then
+the topic receives EVENTS events while HTTP clients post batches, and the peak (VmHWM) is read
+once every row is in. Goal: peak <= 200 MB. Run: ``.venv/bin/python bench/bench_rss.py [EVENTS]``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+from _ingest import create_topic, free_port, fresh_database, line, make_events, produce, tansu_broker
+
+from schema import EVENT_TABLES
+from schema.dialects import postgres as dialect
+
+HTTP_BATCH = 1000
+HTTP_REQUESTS = 50
+
+
+def status_kb(pid: int, field: str) -> int:
+    for text in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if text.startswith(f"{field}:"):
+            return int(text.split()[1])
+    raise KeyError(field)
+
+
+def rows(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        total = 0
+        for spec in EVENT_TABLES.values():
+            table = dialect.qualified(spec.name, dialect.DEFAULT_NAMESPACE)
+            result = conn.execute(f"SELECT count(*) FROM {table}".encode()).fetchone()
+            total += int(result[0]) if result else 0
+        return total
+
+
+def wait(condition: object, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise TimeoutError("the service did not get there in time")
+        time.sleep(0.1)
+
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    bodies = make_events(count)
+    posted = make_events(HTTP_BATCH * HTTP_REQUESTS, seed=23)
+    print(
+        f"(d) peak RSS of `ingest serve` (kafka + Postgres): {count:,} from Kafka, {len(posted):,} over HTTP"
+    )
+    with tansu_broker() as broker, fresh_database() as url:
+        topic = f"rss-{uuid.uuid4().hex[:8]}"
+        create_topic(broker, topic, 3)
+        port = free_port()
+        env = {
+            **os.environ,
+            "EVENT_BUS_DRIVER": "kafka",
+            "EVENT_BUS_KAFKA_TOPIC": topic,
+            "KAFKA_BROKERS": broker,
+            "EVENT_BUS_KAFKA_GROUP": f"rss-{uuid.uuid4().hex[:8]}",
+            "EVENT_BUS_KAFKA_SESSION_TIMEOUT_MS": "6000",
+            "WAREHOUSE_DATABASE_URL": url,
+            "INGEST_PORT": str(port),
+        }
+        subprocess.run(
+            [sys.executable, "-m", "ingest.cli", "provision"], env=env, check=True, capture_output=True
+        )
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ingest.cli", "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait(lambda: _ready(base), 30)
+            time.sleep(4)  # the group join (about half the session timeout on Tansu)
+            idle = status_kb(server.pid, "VmRSS") / 1024
+
+            def post_all() -> None:
+                with httpx.Client(base_url=base, timeout=60) as client:
+                    for start in range(0, len(posted), HTTP_BATCH):
+                        body = b"[" + b",".join(posted[start : start + HTTP_BATCH]) + b"]"
+                        while client.post("/v1/events", content=body).status_code == 503:
+                            time.sleep(0.5)
+
+            poster = threading.Thread(target=post_all)
+            poster.start()
+            produce(broker, topic, bodies)
+            poster.join()
+            wait(lambda: rows(url) == count + len(posted), 300)
+            peak = status_kb(server.pid, "VmHWM") / 1024
+        finally:
+            server.terminate()
+            server.wait(30)
+    print(line("baseline: the same service idle (VmRSS)", idle, "MB"))
+    print(line("peak under load (VmHWM)", peak, "MB", idle, "<= 200 MB"))
+
+
+def _ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/readyz").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+if __name__ == "__main__":
+    main()

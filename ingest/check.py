@@ -13,7 +13,6 @@ from typing import Any
 
 from ingest.writers import ObservedTable, Writer
 from schema import TABLES, TableSpec
-from schema.dialects import dialect
 from schema.evolution import ADDITIVE, Operation, SchemaDelta, diff_table
 
 
@@ -64,7 +63,7 @@ def compare(writer: Writer) -> list[TableReport]:
         for column in observed.columns:
             if column.type is None:
                 expected = (
-                    dialect(writer.name).TYPES[spec.column(column.name).type]
+                    writer.dialect.TYPES[spec.column(column.name).type]
                     if column.name in spec.column_names
                     else "no such column"
                 )
@@ -80,7 +79,7 @@ def compare(writer: Writer) -> list[TableReport]:
 
 def additive_statements(writer: Writer, reports: list[TableReport]) -> list[str]:
     """The in-place ALTERs that bring existing tables up to the schema (new nullable columns)."""
-    renderer = dialect(writer.name)
+    renderer = writer.dialect
     return [
         renderer.add_column(report.spec.name, delta.added, writer.namespace)
         for report in reports

@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from schema import TableSpec
+from schema import TABLES, TableSpec
+from schema.dialects import Dialect
 from schema.types import LogicalType
 
 Row = tuple[Any, ...]
@@ -45,6 +46,8 @@ class Writer(ABC):
     """
 
     name: ClassVar[str]
+    # The schema module's renderer for this warehouse: all DDL comes from it.
+    dialect: ClassVar[Dialect]
 
     def __init__(self, url: str, namespace: str) -> None:
         self.url = url
@@ -59,9 +62,13 @@ class Writer(ABC):
         """Whether ``error`` is the warehouse being unreachable or busy (retry the same batch)
         rather than something about the rows (isolate them)."""
 
-    @abstractmethod
     def provision(self) -> list[str]:
         """Create the namespace and every table if missing (idempotent); return the statements run."""
+        statements = [self.dialect.create_namespace(self.namespace)]
+        for spec in TABLES:
+            statements.extend(self.dialect.create_table(spec, self.namespace))
+        self.execute(statements)
+        return statements
 
     @abstractmethod
     def observe(self, spec: TableSpec) -> ObservedTable | None:

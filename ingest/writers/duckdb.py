@@ -14,11 +14,13 @@ import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 
 from ingest.writers.base import ObservedColumn, ObservedTable, Row, Writer
-from schema import DEAD_LETTER_TABLE, TABLES, TableSpec
+from schema import DEAD_LETTER_TABLE, TableSpec
+from schema.dialects import Dialect
 from schema.dialects import duckdb as dialect
 from schema.dialects._sql import string_literal
 from schema.types import LogicalType
@@ -34,6 +36,7 @@ def database_path(url: str) -> str:
 
 class DuckDBWriter(Writer):
     name = "duckdb"
+    dialect: ClassVar[Dialect] = dialect
 
     def __init__(self, url: str, namespace: str) -> None:
         super().__init__(url, namespace)
@@ -108,13 +111,6 @@ class DuckDBWriter(Writer):
 
     def is_transient(self, error: BaseException) -> bool:
         return isinstance(error, duckdb.IOException | duckdb.TransactionException | duckdb.CatalogException)
-
-    def provision(self) -> list[str]:
-        statements = [dialect.create_namespace(self.namespace)]
-        for spec in TABLES:
-            statements.extend(dialect.create_table(spec, self.namespace))
-        self.execute(statements)
-        return statements
 
     def execute(self, statements: Sequence[str]) -> None:
         with self._lock:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 from psycopg import sql
@@ -24,6 +24,7 @@ from psycopg.pq import Format
 
 from ingest.writers.base import ObservedColumn, ObservedTable, Row, Writer
 from schema import TABLES, TableSpec
+from schema.dialects import Dialect
 from schema.dialects import postgres as dialect
 from schema.rows import json_text
 from schema.types import LogicalType
@@ -56,6 +57,7 @@ class _JsonbTextDumper(Dumper):
 
 class PostgresWriter(Writer):
     name = "postgres"
+    dialect: ClassVar[Dialect] = dialect
 
     def __init__(self, url: str, namespace: str) -> None:
         super().__init__(url.replace("postgres://", "postgresql://", 1), namespace)
@@ -157,13 +159,6 @@ class PostgresWriter(Writer):
         return sqlstate[:2] in {"40", "53", "57", "08"} or isinstance(error, psycopg.errors.UndefinedTable)
 
     # -- schema ----------------------------------------------------------------------------
-
-    def provision(self) -> list[str]:
-        statements = [dialect.create_namespace(self.namespace)]
-        for spec in TABLES:
-            statements.extend(dialect.create_table(spec, self.namespace))
-        self.execute(statements)
-        return statements
 
     def execute(self, statements: Sequence[str]) -> None:
         with psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S) as conn, conn.transaction():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -13,44 +12,40 @@ import duckdb
 import psycopg
 
 from ingest.config import Settings, load_settings
-from schema import TableSpec
+from schema import EVENT_TABLES, TableSpec
 from schema.dialects import duckdb as duckdb_dialect
 from schema.dialects import postgres as postgres_dialect
+from tests.schema.events import sample
 
-# One valid payload per (category, name): the smallest body each event accepts.
-PAYLOADS: dict[tuple[str, str], dict[str, Any]] = {
-    ("order.lifecycle", "created"): {"order_id": "o-1", "branch_id": "b-1"},
-    ("order.lifecycle", "delivery_status_changed"): {"order_id": "o-1", "delivery_status": "picked_up"},
-    ("driver.telemetry", "location_updated"): {"driver_id": "d-1", "latitude": 52.37, "longitude": 4.89},
-    ("campaign.interaction", "outreach_attempted"): {"template_key": "t-1", "channel": "sms"},
-}
+# The kinds ``events`` cycles through: every family, orders twice (so tables differ in size).
+KINDS: tuple[tuple[str, str], ...] = (
+    ("order.lifecycle", "created"),
+    ("order.lifecycle", "delivery_status_changed"),
+    ("driver.telemetry", "location_updated"),
+    ("campaign.interaction", "outreach_attempted"),
+)
 
 
 def event(category: str = "order.lifecycle", name: str = "created", **fields: Any) -> dict[str, Any]:
     """A valid event of (category, name); keyword arguments replace or add top-level fields."""
-    body: dict[str, Any] = {
-        "event_id": str(uuid.uuid4()),
-        "category": category,
-        "name": name,
-        "occurred_at": "2026-11-25T10:00:00+01:00",
-        "source": "api",
-        "schema_version": 1,
-        "actor": {"type": "customer", "id": "c-1"},
-        "context": {"request_id": "r-1"},
-        "payload": dict(PAYLOADS[(category, name)]),
-    }
-    body.update(fields)
-    return body
+    return sample(category, name, **fields)
 
 
 def encode(body: Any) -> bytes:
+    """JSON bytes of any body (``json.dumps`` writes NaN and Infinity, as some producers do)."""
     return json.dumps(body).encode()
+
+
+def lock_event_tables(conn: psycopg.Connection[Any]) -> None:
+    """Hold every event table until ``conn``'s transaction ends: writes to them wait meanwhile."""
+    for spec in EVENT_TABLES.values():
+        table = postgres_dialect.qualified(spec.name, postgres_dialect.DEFAULT_NAMESPACE)
+        conn.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE".encode())
 
 
 def events(count: int) -> list[dict[str, Any]]:
     """``count`` valid events spread over every family."""
-    kinds = list(PAYLOADS)
-    return [event(*kinds[index % len(kinds)]) for index in range(count)]
+    return [event(*KINDS[index % len(KINDS)]) for index in range(count)]
 
 
 def settings(**overrides: Any) -> Settings:

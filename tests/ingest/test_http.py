@@ -17,8 +17,17 @@ from ingest.http import create_app
 from ingest.service import Service
 from ingest.writers import open_writer
 from schema import DEAD_LETTER_TABLE, EVENT_TABLES
-from schema.dialects import postgres as postgres_dialect
-from tests.ingest.support import count, encode, event, events, free_port, rows, settings, wait_for
+from tests.ingest.support import (
+    count,
+    encode,
+    event,
+    events,
+    free_port,
+    lock_event_tables,
+    rows,
+    settings,
+    wait_for,
+)
 
 
 def client_for(**overrides: Any) -> TestClient:
@@ -152,9 +161,7 @@ def test_full_service_answers_503_and_loses_nothing_it_accepted(pg_url: str) -> 
         WAREHOUSE_DATABASE_URL=pg_url, EVENT_SINK_BATCH_SIZE=5, EVENT_SINK_MAX_BUFFER_BYTES=4096
     ) as client:
         with psycopg.connect(pg_url) as blocker:
-            for spec in EVENT_TABLES.values():
-                qualified = postgres_dialect.qualified(spec.name, postgres_dialect.DEFAULT_NAMESPACE)
-                blocker.execute(f"LOCK TABLE {qualified} IN EXCLUSIVE MODE".encode())
+            lock_event_tables(blocker)
             for _ in range(200):
                 response = client.post("/v1/events", json=events(5))
                 statuses.append(response.status_code)

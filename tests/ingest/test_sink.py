@@ -14,8 +14,7 @@ import pytest
 from ingest.sink import Message, Sink
 from ingest.writers import Writer, open_writer
 from schema import DEAD_LETTER_TABLE, table_for
-from schema.dialects import postgres as postgres_dialect
-from tests.ingest.support import count, encode, event, events, rows, settings, wait_for
+from tests.ingest.support import count, encode, event, events, lock_event_tables, rows, settings, wait_for
 
 ORDERS = table_for("order.lifecycle")
 TELEMETRY = table_for("driver.telemetry")
@@ -185,9 +184,7 @@ def test_positions_are_reported_only_after_their_batch_commits(pg_url: str) -> N
     writer.provision()
     sink = make_sink(writer, batch_size=5, flush_interval_s=60)
     with psycopg.connect(pg_url) as blocker:
-        blocker.execute(
-            f"LOCK TABLE {postgres_dialect.qualified(ORDERS.name, 'analytics')} IN EXCLUSIVE MODE".encode()
-        )
+        lock_event_tables(blocker)
         sink.add(messages([encode(event()) for _ in range(5)]), position="first")
         time.sleep(0.3)
         assert sink.take_committed() == []
@@ -205,9 +202,7 @@ def test_backpressure_when_the_warehouse_stalls_then_drains(pg_url: str) -> None
     bodies = [encode(body) for body in events(400)]
     sink = make_sink(writer, batch_size=50, max_buffer_bytes=20_000)
     with psycopg.connect(pg_url) as blocker:
-        for spec in (ORDERS, TELEMETRY, CAMPAIGNS):
-            qualified = postgres_dialect.qualified(spec.name, "analytics")
-            blocker.execute(f"LOCK TABLE {qualified} IN EXCLUSIVE MODE".encode())
+        lock_event_tables(blocker)
         taken = 0
         while not sink.full:
             sink.add(messages(bodies[taken : taken + 50]))

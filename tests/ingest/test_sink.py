@@ -50,6 +50,7 @@ def test_routes_each_family_to_its_table_and_lands_each_event_once(writer: Write
 
 def test_a_row_keeps_the_event_whole(writer: Writer) -> None:
     body = event(payload={"order_id": "o-9", "unknown_field": {"kept": [1, 2]}}, actor=None)
+    body["occurred_at"] = "2026-11-25T10:00:00+01:00"
     sink = make_sink(writer)
     sink.add(messages([encode(body)]))
     sink.close()

@@ -68,16 +68,18 @@ class Message:
 # table -> primary key -> (row, the message it came from, kept to dead-letter a row the warehouse refuses)
 Entries = dict[TableSpec, dict[Any, tuple[Row, Message]]]
 
-_TABLE_OF: dict[type, TableSpec] = {
+# Event model -> its table; None -> the dead-letter table.
+_TABLE_OF: dict[type | None, TableSpec] = {
     envelope: EVENT_TABLES[family.category] for family in FAMILIES for envelope in family.envelopes.values()
 }
+_TABLE_OF[None] = DEAD_LETTER_TABLE
 
 
 @dataclass
 class _Batch:
     entries: Entries = field(default_factory=dict)
     # Event model -> its table's entries: a TableSpec hashes all of its columns, a class does not.
-    by_model: dict[type, dict[Any, tuple[Row, Message]]] = field(default_factory=dict)
+    by_model: dict[type | None, dict[Any, tuple[Row, Message]]] = field(default_factory=dict)
     positions: list[Any] = field(default_factory=list)
     inputs: int = 0
     bytes: int = 0
@@ -181,28 +183,34 @@ class Sink:
         """Validate and buffer ``messages``; ``position`` is reported by ``take_committed`` once
         every one of them is in the warehouse. May block while the writer is two batches behind."""
         stamp = received_at or datetime.now(UTC)
-        accepted = 0
+        # Validation and rows are built before taking the lock: the writer thread takes it to
+        # account for each written batch and must not wait for a whole chunk to be parsed.
+        prepared: list[tuple[type | None, Any, Row, Message]] = []
+        rejected: Counter[str] = Counter()
+        for message in messages:
+            event = message.event
+            if event is None and message.error is None:
+                try:
+                    event = parse_event(message.raw)
+                except EventValidationError as error:
+                    message.error = error
+            if event is not None:
+                prepared.append((type(event), event.event_id, event_row(event, stamp), message))
+                continue
+            assert message.error is not None
+            record = dead_letter(message.raw, message.origin, message.error, stamp)
+            prepared.append((None, record.dead_letter_id, dead_letter_row(record), message))
+            rejected[record.error_rule] += 1
         with self._lock:
             batch = self._open
-            if batch.opened is None and (messages or position is not None):
+            if batch.opened is None and (prepared or position is not None):
                 batch.opened = time.monotonic()
-            for message in messages:
-                event = message.event
-                if event is None and message.error is None:
-                    try:
-                        event = parse_event(message.raw)
-                    except EventValidationError as error:
-                        message.error = error
-                if event is None:
-                    self._reject(batch, message, stamp)
-                else:
-                    model = type(event)
-                    rows = batch.by_model.get(model)
-                    if rows is None:
-                        rows = batch.by_model[model] = batch.entries.setdefault(_TABLE_OF[model], {})
-                    if event.event_id not in rows:
-                        rows[event.event_id] = (event_row(event, stamp), message)
-                    accepted += 1
+            for model, key, row, message in prepared:
+                rows = batch.by_model.get(model)
+                if rows is None:
+                    rows = batch.by_model[model] = batch.entries.setdefault(_TABLE_OF[model], {})
+                if key not in rows:
+                    rows[key] = (row, message)
                 size = len(message.raw)
                 batch.inputs += 1
                 batch.bytes += size
@@ -215,18 +223,14 @@ class Sink:
             if position is not None:
                 # The open batch is written after every batch sealed so far, even when empty.
                 self._open.positions.append(position)
+        accepted = len(prepared) - sum(rejected.values())
         if accepted:
             self.stats.accepted += accepted
             self.metrics.accepted.labels(origin=_origin_kind(messages[0].origin)).inc(accepted)
+        for rule, count in rejected.items():
+            self.stats.rejected[rule] += count
+            self.metrics.rejected.labels(rule=rule).inc(count)
         self._hand_over()
-
-    def _reject(self, batch: _Batch, message: Message, stamp: datetime) -> None:
-        assert message.error is not None
-        record = dead_letter(message.raw, message.origin, message.error, stamp)
-        rows = batch.entries.setdefault(DEAD_LETTER_TABLE, {})
-        rows.setdefault(record.dead_letter_id, (dead_letter_row(record), message))
-        self.metrics.rejected.labels(rule=record.error_rule).inc()
-        self.stats.rejected[record.error_rule] += 1
 
     def seconds_to_flush(self) -> float:
         """How long the open batch may still wait for more input (the flush interval if empty)."""

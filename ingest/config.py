@@ -142,7 +142,7 @@ def _describe(error: ValidationError) -> str:
         accepts = f" (accepts {field.description})" if field is not None else ""
         shown = f"={preview(item['input'])}" if variable and not isinstance(item["input"], dict) else ""
         message = str(item["msg"]).removeprefix("Value error, ")
-        lines.append(f"{variable or 'configuration'}{shown}: {message}{accepts}")
+        lines.append(f"{variable}{shown}: {message}{accepts}" if variable else message)
     return "invalid configuration: " + "; ".join(lines)
 
 

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 PRODUCER_POLL_S = 0.05
 PING_TIMEOUT_S = 2.0
+# How long POST /v1/events waits for the broker to acknowledge before answering 503 (librdkafka's
+# default is five minutes, longer than any client waits).
+PUBLISH_TIMEOUT_MS = 10_000
 # How long the broker may hold a fetch that has too little data. A broker answers at once when
 # data is there, except that Tansu holds every fetch this long: at librdkafka's 500 ms default,
 # produce -> row latency there was ~140 ms p50 for the fetch alone, at 10 ms ~28 ms. The cost is
@@ -168,6 +171,7 @@ class KafkaBus(Bus):
                     "acks": "all",
                     "enable.idempotence": True,
                     "linger.ms": 5,
+                    "delivery.timeout.ms": PUBLISH_TIMEOUT_MS,
                     "logger": log,
                 }
             )

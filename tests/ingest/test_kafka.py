@@ -9,9 +9,11 @@ import sys
 import uuid
 from typing import Any
 
+import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from starlette.testclient import TestClient
 
+from ingest.bus import kafka as kafka_bus
 from ingest.bus.kafka import KafkaBus
 from ingest.http import create_app
 from ingest.service import Service
@@ -181,3 +183,19 @@ def test_http_with_the_kafka_driver_answers_after_the_broker_has_the_events(
     [(origin,)] = rows(pg_url, DEAD_LETTER_TABLE, "origin")
     assert origin == "http"
     assert committed_total(broker, topic, group) == 50  # only the valid events went to the topic
+
+
+def test_http_answers_503_when_the_broker_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> None:
+    provisioned(pg_url)
+    monkeypatch.setattr(kafka_bus, "PUBLISH_TIMEOUT_MS", 1000)
+    running = service(f"127.0.0.1:{free_port()}", "nowhere", pg_url, "g-unreachable")
+    with TestClient(create_app(running)) as client:
+        ready = client.get("/readyz")
+        response = client.post("/v1/events", content=encode(events(3)))
+    assert ready.status_code == 503 and ready.json()["checks"]["warehouse"] == "ok"
+    assert ready.json()["checks"]["bus"] != "ok"
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert "did not take" in response.json()["error"]
+    assert event_rows(pg_url) == 0

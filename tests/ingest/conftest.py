@@ -78,10 +78,20 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
 
 
-@pytest.fixture
-def writer(warehouse_url: str) -> Iterator[Writer]:
-    """A provisioned writer for each warehouse."""
-    opened = open_writer(settings(WAREHOUSE_DATABASE_URL=warehouse_url))
+def _provisioned(url: str) -> Iterator[Writer]:
+    opened = open_writer(settings(WAREHOUSE_DATABASE_URL=url))
     opened.provision()
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def writer(warehouse_url: str) -> Iterator[Writer]:
+    """A provisioned writer for each warehouse."""
+    yield from _provisioned(warehouse_url)
+
+
+@pytest.fixture
+def pg_writer(pg_url: str) -> Iterator[Writer]:
+    """A provisioned Postgres writer on a fresh database."""
+    yield from _provisioned(pg_url)

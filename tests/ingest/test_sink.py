@@ -12,9 +12,9 @@ import psycopg
 import pytest
 
 from ingest.sink import Message, Sink
-from ingest.writers import Writer, open_writer
+from ingest.writers import Writer
 from schema import DEAD_LETTER_TABLE, table_for
-from tests.ingest.support import count, encode, event, events, lock_event_tables, rows, settings, wait_for
+from tests.ingest.support import count, encode, event, events, lock_event_tables, rows, wait_for
 
 ORDERS = table_for("order.lifecycle")
 TELEMETRY = table_for("driver.telemetry")
@@ -180,9 +180,8 @@ def test_flush_interval_writes_a_partial_batch(writer: Writer) -> None:
     sink.close()
 
 
-def test_positions_are_reported_only_after_their_batch_commits(pg_url: str) -> None:
-    writer = open_writer(settings(WAREHOUSE_DATABASE_URL=pg_url))
-    writer.provision()
+def test_positions_are_reported_only_after_their_batch_commits(pg_url: str, pg_writer: Writer) -> None:
+    writer = pg_writer
     sink = make_sink(writer, batch_size=5, flush_interval_s=60)
     with psycopg.connect(pg_url) as blocker:
         lock_event_tables(blocker)
@@ -194,12 +193,10 @@ def test_positions_are_reported_only_after_their_batch_commits(pg_url: str) -> N
     assert sink.take_committed() == ["first"]
     assert count(pg_url, ORDERS) == 5
     sink.close()
-    writer.close()
 
 
-def test_backpressure_when_the_warehouse_stalls_then_drains(pg_url: str) -> None:
-    writer = open_writer(settings(WAREHOUSE_DATABASE_URL=pg_url))
-    writer.provision()
+def test_backpressure_when_the_warehouse_stalls_then_drains(pg_url: str, pg_writer: Writer) -> None:
+    writer = pg_writer
     bodies = [encode(body) for body in events(400)]
     sink = make_sink(writer, batch_size=50, max_buffer_bytes=20_000)
     with psycopg.connect(pg_url) as blocker:
@@ -214,12 +211,10 @@ def test_backpressure_when_the_warehouse_stalls_then_drains(pg_url: str) -> None
     sink.add(messages(bodies[taken:]))
     sink.close()
     assert sum(count(pg_url, spec) for spec in (ORDERS, TELEMETRY, CAMPAIGNS)) == 400
-    writer.close()
 
 
-def test_killed_warehouse_connections_are_retried_and_nothing_is_lost(pg_url: str) -> None:
-    writer = open_writer(settings(WAREHOUSE_DATABASE_URL=pg_url))
-    writer.provision()
+def test_killed_warehouse_connections_are_retried_and_nothing_is_lost(pg_url: str, pg_writer: Writer) -> None:
+    writer = pg_writer
     bodies = [encode(body) for body in events(6000)]
     sink = make_sink(writer, batch_size=200, flush_interval_s=0.01)
     database = pg_url.rsplit("/", 1)[1]
@@ -250,7 +245,6 @@ def test_killed_warehouse_connections_are_retried_and_nothing_is_lost(pg_url: st
     sink.close()
     assert sum(killed) >= 2
     assert sum(count(pg_url, spec) for spec in (ORDERS, TELEMETRY, CAMPAIGNS)) == 6000
-    writer.close()
 
 
 @pytest.mark.parametrize("batch_size", [1, 3])

@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE_S = 0.1
 RETRY_MAX_S = 30.0
-# Sealed batches waiting for the writer thread: one being written, one ready behind it.
+# Sealed batches queued for the writer thread, besides the one it is writing.
 WRITE_QUEUE_DEPTH = 2
 
 

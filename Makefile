@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint typecheck unit render-schema bench clean
+.PHONY: install run test lint typecheck unit bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,9 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# The ingest service on the embedded default: memory bus + DuckDB in data/warehouse.duckdb.
 run: install
-	$(PY) -m schema ddl --dialect duckdb
+	$(VENV)/bin/ingest serve
 
 lint: install
 	$(PY) -m ruff check .
@@ -27,6 +28,18 @@ unit: install
 	$(PY) -m pytest
 
 test: lint typecheck unit
+
+$(VENV)/.bench: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $@
+
+# Benchmarks are not tests: each prints its figures and the ratio to a baseline of the same run.
+bench: $(VENV)/.bench
+	$(PY) bench/bench_render.py
+	$(PY) bench/bench_sink.py
+	$(PY) bench/bench_kafka.py
+	$(PY) bench/bench_dlt.py
+	$(PY) bench/bench_rss.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -94,7 +94,7 @@ def baseline_throughput(broker: str, topic: str, url: str, total: int) -> float:
         now = datetime.now(UTC)
         grouped: dict[TableSpec, list[Row]] = {}
         for record in records:
-            event = parse_event(record.value())
+            event = parse_event(record.value() or b"")
             grouped.setdefault(EVENT_TABLES[event.category], []).append(event_row(event, now))
         writer.write(grouped)
         consumer.commit(asynchronous=False)

@@ -47,7 +47,7 @@ def baseline(url: str, bodies: list[bytes]) -> float:
         set_json_dumps(lambda value: value, context=conn)
         oids = {}
         for spec in EVENT_TABLES.values():
-            target = sql.SQL(dialect.qualified(spec.name, dialect.DEFAULT_NAMESPACE))  # type: ignore[arg-type]
+            target = sql.SQL(dialect.qualified(spec.name, dialect.DEFAULT_NAMESPACE))
             conn.execute(
                 sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DELETE ROWS").format(
                     sql.Identifier(f"tmp_{spec.name}"), target
@@ -65,7 +65,7 @@ def baseline(url: str, bodies: list[bytes]) -> float:
                         copy.set_types(oids[spec.name])
                         for row in rows:
                             copy.write_row(row)
-                    target = sql.SQL(dialect.qualified(spec.name, dialect.DEFAULT_NAMESPACE))  # type: ignore[arg-type]
+                    target = sql.SQL(dialect.qualified(spec.name, dialect.DEFAULT_NAMESPACE))
                     cursor.execute(
                         sql.SQL("INSERT INTO {} SELECT * FROM {} ON CONFLICT (event_id) DO NOTHING").format(
                             target, temp

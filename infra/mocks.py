@@ -184,7 +184,7 @@ def run_stack(stack: StackFile, program: Any) -> Run:
                 if isinstance(value, pulumi.Output) and await value.is_secret():
                     run.secret_outputs.append(key)
 
-        flagged: pulumi.Output[None] = pulumi.Output.from_input(secret_keys())  # type: ignore[arg-type]
+        flagged: pulumi.Output[None] = pulumi.Output.from_input(secret_keys())
         return pulumi.Output.all(pulumi.Output.all(**exported).apply(collect), flagged)
 
     with without_ambient_settings():

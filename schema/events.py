@@ -147,7 +147,8 @@ class EventEnvelope(WireModel):
     source: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
         description="Emitting system, e.g. api."
     )
-    schema_version: int = Field(1, ge=1, description="Version of the family's payload schema.")
+    # Bounded to what every warehouse's integer column holds (bigint / INT64 / NUMBER(38,0)).
+    schema_version: int = Field(1, ge=1, le=2**63 - 1, description="Version of the family's payload schema.")
     actor: Actor | None = Field(None, description="Who caused the event, if anyone.")
     context: dict[str, Any] = Field(default_factory=dict, description="Request context.")
     payload: Payload = Field(description="Family/event specific data.")

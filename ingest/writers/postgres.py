@@ -36,7 +36,7 @@ CONNECT_TIMEOUT_S = 5
 
 def _trusted(text: str) -> sql.SQL:
     """SQL text rendered by the schema module's dialect, whose identifiers are validated and quoted."""
-    return sql.SQL(text)  # type: ignore[arg-type]
+    return sql.SQL(text)
 
 
 class _JsonbTextDumper(Dumper):

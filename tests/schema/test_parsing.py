@@ -99,6 +99,12 @@ REJECTIONS: list[tuple[str, Any, str, str]] = [
         "greater_than_equal",
     ),
     (
+        "schema_version beyond bigint",
+        sample("order.lifecycle", "created", schema_version=2**63),
+        "schema_version",
+        "less_than_equal",
+    ),
+    (
         "schema_version as string",
         sample("order.lifecycle", "created", schema_version="1"),
         "schema_version",

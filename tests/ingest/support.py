@@ -73,6 +73,26 @@ def rows(url: str, spec: TableSpec, columns: str = "count(*)") -> list[tuple[Any
         return conn.execute(f"SELECT {columns} FROM {table}".encode()).fetchall()
 
 
+def refuse_rows(url: str, spec: TableSpec, check: str) -> None:
+    """Make the warehouse itself refuse rows that fail ``check`` (a SQL boolean expression), as a
+    constraint a DBA added would: recreate the (empty) table from its DDL with a CHECK clause."""
+    if url.startswith("duckdb://"):
+        dialect: Any = duckdb_dialect
+        with duckdb.connect(url.removeprefix("duckdb://")) as conn:
+            _recreate_with_check(conn, dialect, spec, check)
+        return
+    with psycopg.connect(url, autocommit=True) as pg:
+        _recreate_with_check(pg, postgres_dialect, spec, check)
+
+
+def _recreate_with_check(conn: Any, dialect: Any, spec: TableSpec, check: str) -> None:
+    create, *rest = dialect.create_table(spec, dialect.DEFAULT_NAMESPACE)
+    conn.execute(f"DROP TABLE {dialect.qualified(spec.name, dialect.DEFAULT_NAMESPACE)}")
+    conn.execute(create.removesuffix("\n)") + f",\n  CHECK ({check})\n)")
+    for statement in rest:
+        conn.execute(statement)
+
+
 def count(url: str, spec: TableSpec) -> int:
     return int(rows(url, spec)[0][0])
 

@@ -194,7 +194,7 @@ def test_rejections_name_field_and_rule(case: str, body: Any, field: str, rule: 
     assert field in str(error) and rule in str(error)
 
 
-@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", "-1E+999", "2.5e0309"])
 @pytest.mark.parametrize("where", ["payload.latitude", "payload.extra", "context.score"])
 def test_nan_and_infinity_are_rejected_anywhere(literal: str, where: str) -> None:
     body = sample("driver.telemetry", "location_updated")

@@ -12,6 +12,7 @@ import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
@@ -151,17 +152,17 @@ def _actor_attr(attr: str) -> Reader:
 
 
 COMMON_COLUMNS: tuple[tuple[Column, Reader | None], ...] = (
-    (_field_column("event_id", _ENVELOPE["event_id"], "event_id"), lambda e: e.event_id),
-    (_field_column("event_name", _ENVELOPE["name"], "name"), lambda e: e.name),
-    (_field_column("occurred_at", _ENVELOPE["occurred_at"], "occurred_at"), lambda e: e.occurred_at),
+    (_field_column("event_id", _ENVELOPE["event_id"], "event_id"), attrgetter("event_id")),
+    (_field_column("event_name", _ENVELOPE["name"], "name"), attrgetter("name")),
+    (_field_column("occurred_at", _ENVELOPE["occurred_at"], "occurred_at"), attrgetter("occurred_at")),
     (
         Column("received_at", LogicalType.TIMESTAMP, False, "When the ingest service received the event."),
         None,
     ),
-    (_field_column("source", _ENVELOPE["source"], "source"), lambda e: e.source),
+    (_field_column("source", _ENVELOPE["source"], "source"), attrgetter("source")),
     (
         _field_column("schema_version", _ENVELOPE["schema_version"], "schema_version"),
-        lambda e: e.schema_version,
+        attrgetter("schema_version"),
     ),
     (_field_column("actor_type", _ACTOR["type"], "actor.type", nullable=True), _actor_attr("type")),
     (_field_column("actor_id", _ACTOR["id"], "actor.id", nullable=True), _actor_attr("id")),

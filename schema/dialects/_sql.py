@@ -1,6 +1,12 @@
-"""Small SQL text helpers shared by the dialect modules."""
+"""SQL text helpers shared by the dialect modules: what is the same in every dialect lives here."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+from schema.identifiers import double_quoted
+from schema.tables import Column, TableSpec
+from schema.types import LogicalType
 
 
 def string_literal(text: str) -> str:
@@ -13,5 +19,25 @@ def backslash_string_literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def join_script(statements: list[str]) -> str:
+def ansi_qualified(table: str, namespace: str) -> str:
+    """``"namespace"."table"`` (Postgres, DuckDB)."""
+    return f"{double_quoted(namespace, 'schema')}.{double_quoted(table, 'table')}"
+
+
+def ansi_column(column: Column, types: dict[LogicalType, str]) -> str:
+    """``"name" type [NOT NULL]`` (Postgres, DuckDB)."""
+    null = "" if column.nullable else " NOT NULL"
+    return f"{double_quoted(column.name, 'column')} {types[column.type]}{null}"
+
+
+def build_script(
+    create_namespace: Callable[[str], str],
+    create_table: Callable[[TableSpec, str], list[str]],
+    namespace: str,
+    tables: tuple[TableSpec, ...],
+) -> str:
+    """The namespace, then every table's statements, each terminated by ``;``."""
+    statements = [create_namespace(namespace)]
+    for spec in tables:
+        statements.extend(create_table(spec, namespace))
     return "".join(f"{statement};\n" for statement in statements)

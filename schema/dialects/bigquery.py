@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from schema.dialects._sql import backslash_string_literal as string_literal
-from schema.dialects._sql import join_script
+from schema.dialects._sql import build_script
 from schema.identifiers import identifier
 from schema.tables import TABLES, Column, TableSpec
 from schema.types import LogicalType
@@ -111,7 +111,4 @@ def add_column(table: str, column: Column, namespace: str) -> str:
 
 
 def script(namespace: str = DEFAULT_NAMESPACE, tables: tuple[TableSpec, ...] = TABLES) -> str:
-    statements = [create_namespace(namespace)]
-    for spec in tables:
-        statements.extend(create_table(spec, namespace))
-    return join_script(statements)
+    return build_script(create_namespace, create_table, namespace, tables)

@@ -7,7 +7,7 @@ every insert of an append-only analytics table.
 
 from __future__ import annotations
 
-from schema.dialects._sql import join_script
+from schema.dialects._sql import ansi_column, ansi_qualified, build_script
 from schema.identifiers import double_quoted
 from schema.tables import TABLES, Column, TableSpec
 from schema.types import LogicalType
@@ -31,12 +31,11 @@ def quote(name: str) -> str:
 
 
 def qualified(table: str, namespace: str) -> str:
-    return f"{double_quoted(namespace, 'schema')}.{double_quoted(table, 'table')}"
+    return ansi_qualified(table, namespace)
 
 
 def column_definition(column: Column) -> str:
-    null = "" if column.nullable else " NOT NULL"
-    return f"{double_quoted(column.name, 'column')} {TYPES[column.type]}{null}"
+    return ansi_column(column, TYPES)
 
 
 def create_namespace(namespace: str) -> str:
@@ -56,7 +55,4 @@ def add_column(table: str, column: Column, namespace: str) -> str:
 
 
 def script(namespace: str = DEFAULT_NAMESPACE, tables: tuple[TableSpec, ...] = TABLES) -> str:
-    statements = [create_namespace(namespace)]
-    for spec in tables:
-        statements.extend(create_table(spec, namespace))
-    return join_script(statements)
+    return build_script(create_namespace, create_table, namespace, tables)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from schema.dialects._sql import backslash_string_literal as string_literal
-from schema.dialects._sql import join_script
+from schema.dialects._sql import build_script
 from schema.identifiers import double_quoted
 from schema.tables import TABLES, Column, TableSpec
 from schema.types import LogicalType
@@ -107,7 +107,4 @@ def copy_into(
 
 
 def script(namespace: str = DEFAULT_NAMESPACE, tables: tuple[TableSpec, ...] = TABLES) -> str:
-    statements = [create_namespace(namespace)]
-    for spec in tables:
-        statements.extend(create_table(spec, namespace))
-    return join_script(statements)
+    return build_script(create_namespace, create_table, namespace, tables)

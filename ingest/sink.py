@@ -40,6 +40,7 @@ from schema import (
     EVENT_TABLES,
     FAMILIES,
     EventValidationError,
+    Issue,
     TableSpec,
     event_row,
     parse_event,
@@ -194,6 +195,11 @@ class Sink:
                     event = parse_event(message.raw)
                 except EventValidationError as error:
                     message.error = error
+                except Exception as error:  # a validator bug must not stop ingestion or lose input
+                    log.exception("unexpected error validating input from %s", message.origin)
+                    message.error = EventValidationError(
+                        [Issue("", "unexpected_validation_error", f"{type(error).__name__}: {error}", "")]
+                    )
             if event is not None:
                 prepared.append((type(event), event.event_id, event_row(event, stamp), message))
                 continue

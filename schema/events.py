@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 # Identifiers are opaque strings for the API (ids, status codes, keys), bounded so that one field
 # cannot carry a document.
@@ -156,7 +157,12 @@ class EventEnvelope(WireModel):
     @field_validator("occurred_at")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise PydanticCustomError(
+                "datetime_range", "timestamp is outside years 1-9999 once converted to UTC"
+            ) from None
 
 
 Event = EventEnvelope

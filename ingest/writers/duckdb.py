@@ -110,7 +110,10 @@ class DuckDBWriter(Writer):
         return self._insert_from(conn, spec, staging)
 
     def is_transient(self, error: BaseException) -> bool:
-        return isinstance(error, duckdb.IOException | duckdb.TransactionException | duckdb.CatalogException)
+        """Only data and constraint errors isolate rows; any other DuckDB error is retried (see the
+        Postgres writer for why dead-lettering those would drop good events)."""
+        row_errors = duckdb.DataError | duckdb.IntegrityError | duckdb.InvalidInputException
+        return isinstance(error, duckdb.Error) and not isinstance(error, row_errors)
 
     def execute(self, statements: Sequence[str]) -> None:
         with self._lock:

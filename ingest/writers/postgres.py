@@ -55,6 +55,10 @@ class _JsonbTextDumper(Dumper):
         return b"\x01" + text.encode()
 
 
+# SQLSTATE classes that are about the rows written, not about the warehouse.
+ROW_ERROR_CLASSES = frozenset({"22", "23"})
+
+
 class PostgresWriter(Writer):
     name = "postgres"
     dialect: ClassVar[Dialect] = dialect
@@ -72,15 +76,19 @@ class PostgresWriter(Writer):
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._discard()
             conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True)
-            conn.adapters.register_dumper(None, _JsonbTextDumper)
-            self._oids = {spec.name: self._column_oids(conn, spec) for spec in TABLES}
-            for spec in TABLES:
-                conn.execute(
-                    sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS").format(
-                        sql.Identifier(spec.name), _trusted(dialect.qualified(spec.name, self.namespace))
+            try:
+                conn.adapters.register_dumper(None, _JsonbTextDumper)
+                self._oids = {spec.name: self._column_oids(conn, spec) for spec in TABLES}
+                for spec in TABLES:
+                    conn.execute(
+                        sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS").format(
+                            sql.Identifier(spec.name), _trusted(dialect.qualified(spec.name, self.namespace))
+                        )
                     )
-                )
-            conn.autocommit = False
+                conn.autocommit = False
+            except BaseException:
+                conn.close()
+                raise
             self._conn = conn
         return self._conn
 
@@ -152,11 +160,16 @@ class PostgresWriter(Writer):
         return counts
 
     def is_transient(self, error: BaseException) -> bool:
+        """Only an error about the rows (SQLSTATE class 22 data exception, 23 integrity violation,
+        or a value psycopg cannot send) isolates rows into dead letters. Anything else is retried:
+        unreachable, read-only after a failover, permission denied, a column this image expects
+        that the table lacks yet; dead-lettering then would drop good events."""
         if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
             return True
-        # Serialization failures, deadlocks, lock timeouts, admin shutdowns, "too many connections".
-        sqlstate = getattr(error, "sqlstate", None) or ""
-        return sqlstate[:2] in {"40", "53", "57", "08"} or isinstance(error, psycopg.errors.UndefinedTable)
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(error, psycopg.Error) and sqlstate:
+            return sqlstate[:2] not in ROW_ERROR_CLASSES
+        return False
 
     # -- schema ----------------------------------------------------------------------------
 

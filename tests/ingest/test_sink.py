@@ -14,6 +14,7 @@ import pytest
 from ingest.sink import Message, Sink
 from ingest.writers import Writer
 from schema import DEAD_LETTER_TABLE, table_for
+from tests.conftest import POSTGRES_ADMIN_URL
 from tests.ingest.support import count, encode, event, events, lock_event_tables, refuse_rows, rows, wait_for
 
 ORDERS = table_for("order.lifecycle")
@@ -92,6 +93,10 @@ BAD_INPUT: dict[str, tuple[bytes, str]] = {
     ),
     "NUL character": (encode(event(source="a\u0000pi")), "no_nul_character"),
     "naive timestamp": (encode(event(occurred_at="2026-11-25T10:00:00")), "timezone_aware"),
+    "timestamp before year 1 in UTC": (
+        encode(event(occurred_at="0001-01-01T00:00:00+01:00")),
+        "datetime_range",
+    ),
     "out of range": (
         encode(
             event(
@@ -212,6 +217,41 @@ def test_backpressure_when_the_warehouse_stalls_then_drains(pg_url: str, pg_writ
     sink.add(messages(bodies[taken:]))
     sink.close()
     assert sum(count(pg_url, spec) for spec in (ORDERS, TELEMETRY, CAMPAIGNS)) == 400
+
+
+def _set_read_only(pg_url: str, read_only: bool) -> None:
+    """Make the database refuse every write, as a standby does after a failover."""
+    database = pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(
+            f'ALTER DATABASE "{database}" SET default_transaction_read_only = {"on" if read_only else "off"}'
+        )
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+            (database,),
+        )
+
+
+def test_a_warehouse_refusing_every_write_is_retried_not_dead_lettered(
+    pg_url: str, pg_writer: Writer
+) -> None:
+    """A refusal that is not about the rows (here: read-only) must stall and retry; isolating rows
+    into dead letters would fail the same way and drop good events with their positions committed."""
+    sink = make_sink(pg_writer, batch_size=4, flush_interval_s=0.01)
+    _set_read_only(pg_url, True)
+    try:
+        sink.add(messages([encode(body) for body in events(4)]), position={0: 4})
+        wait_for(lambda: sink.stats.retries >= 2, timeout=20, what="retries while read-only")
+        assert sink.take_committed() == []
+        assert not sink.stats.rejected
+    finally:
+        _set_read_only(pg_url, False)
+    assert sink.flush(timeout=30)
+    sink.close()
+    assert sink.take_committed() == [{0: 4}]
+    assert sum(count(pg_url, spec) for spec in (ORDERS, TELEMETRY, CAMPAIGNS)) == 4
+    assert count(pg_url, DEAD_LETTER_TABLE) == 0
 
 
 def test_killed_warehouse_connections_are_retried_and_nothing_is_lost(pg_url: str, pg_writer: Writer) -> None:

@@ -93,6 +93,18 @@ REJECTIONS: list[tuple[str, Any, str, str]] = [
         "datetime_parsing",
     ),
     (
+        "timestamp before year 1 in UTC",
+        sample("order.lifecycle", "created", occurred_at="0001-01-01T00:00:00+01:00"),
+        "occurred_at",
+        "datetime_range",
+    ),
+    (
+        "timestamp after year 9999 in UTC",
+        sample("order.lifecycle", "created", occurred_at="9999-12-31T23:59:59-01:00"),
+        "occurred_at",
+        "datetime_range",
+    ),
+    (
         "schema_version zero",
         sample("order.lifecycle", "created", schema_version=0),
         "schema_version",

@@ -7,7 +7,9 @@ pulumi-postgresql has no table resource, so each table is a dynamic resource who
 - diff compares the deployed snapshot with the new one through ``schema.evolution.diff_table``:
   additive deltas are an in-place update, a breaking one fails the preview with the evolution
   message, and nothing is ever a replacement;
-- update applies only the additive ``ALTER``s (``SchemaDiff.statements``), in one transaction;
+- update applies only the additive ``ALTER``s (``SchemaDiff.statements``), then re-runs the
+  idempotent DDL so new indexes and comments arrive too, in one transaction (dropped indexes are
+  left in place: removing one is a reviewed manual operation);
 - delete drops the table only when it is not protected.
 
 The provider is pickled into the state by Pulumi (dill), so it holds nothing: no connection, no
@@ -111,7 +113,10 @@ class PostgresTableProvider(pulumi.dynamic.ResourceProvider):
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
         evolution = _evolution(_olds, _news)
         evolution.raise_if_breaking()
-        changed = bool(evolution) or _olds.get("protected") != _news.get("protected")
+        # Indexes, comments (in the DDL) and a rotated URL are in-place updates too.
+        changed = bool(evolution) or any(
+            _olds.get(key) != _news.get(key) for key in ("protected", "ddl", "url")
+        )
         return pulumi.dynamic.DiffResult(
             changes=changed, replaces=[], stables=list(IDENTITY), delete_before_replace=False
         )
@@ -119,7 +124,9 @@ class PostgresTableProvider(pulumi.dynamic.ResourceProvider):
     def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
         evolution = _evolution(_olds, _news)
         evolution.raise_if_breaking()
-        statements = evolution.statements(DIALECT, _news["namespace"])
+        # The additive ALTERs first, then the whole DDL again: every statement in it is idempotent
+        # (IF NOT EXISTS, COMMENT ON), so new indexes and descriptions reach the deployed table.
+        statements = [*evolution.statements(DIALECT, _news["namespace"]), *_news["ddl"]]
         if statements:
             with _connect(_news["url"]) as connection, connection.transaction():
                 for statement in statements:

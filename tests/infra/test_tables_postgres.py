@@ -133,6 +133,30 @@ def test_additive_evolution_adds_the_column_in_place_and_keeps_rows(pg_url: str)
     assert _count(pg_url, SPEC.name) == 1
 
 
+def _indexes(url: str, table: str) -> set[str]:
+    with psycopg.connect(url) as connection:
+        rows = connection.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = %s", (NAMESPACE, table)
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def test_a_new_index_and_a_rotated_url_are_in_place_updates(pg_url: str) -> None:
+    provider, olds = _created(pg_url, rows=1)
+    indexed = dataclasses.replace(SPEC, indexes=(*SPEC.indexes, "event_name"))
+    news = _props(pg_url + "?application_name=rotated", indexed)
+    new_index = postgres.index_name(SPEC.name, "event_name")
+    assert new_index not in _indexes(pg_url, SPEC.name)
+
+    diff = provider.diff(str(olds["table"]), olds, news)
+    assert (diff.changes, diff.replaces) == (True, [])
+    outs = provider.update(str(olds["table"]), olds, news).outs
+
+    assert new_index in _indexes(pg_url, SPEC.name)
+    assert outs is not None and outs["url"].endswith("application_name=rotated")
+    assert _count(pg_url, SPEC.name) == 1
+
+
 def test_breaking_evolution_is_refused_and_the_table_untouched(pg_url: str) -> None:
     provider, olds = _created(pg_url, rows=1)
     last = SPEC.columns[-1].name

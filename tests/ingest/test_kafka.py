@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -131,13 +132,16 @@ def test_sigkill_mid_stream_then_restart_lands_every_event_exactly_once(
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(30)
-    ids = rows(pg_url, EVENT_TABLES[next(iter(EVENT_TABLES))], "count(DISTINCT event_id), count(*)")
-    assert ids[0][0] == ids[0][1]
+    # Exactly the produced events: none lost, none invented (the primary key rules out doubles).
+    stored = {
+        str(event_id) for spec in EVENT_TABLES.values() for (event_id,) in rows(pg_url, spec, "event_id")
+    }
+    assert stored == {json.loads(raw)["event_id"] for raw in valid}
     # uvicorn re-raises the signal after its graceful shutdown, so the status is "terminated".
     assert second.returncode in (0, -signal.SIGTERM)
 
 
-def test_rebalances_lose_nothing_and_duplicate_nothing(broker: str, topic: str, pg_url: str) -> None:
+def test_rebalances_lose_nothing_and_commit_every_offset(broker: str, topic: str, pg_url: str) -> None:
     provisioned(pg_url)
     group = f"g-{uuid.uuid4().hex[:8]}"
     batches = [[encode(body) for body in events(4000)] for _ in range(3)]

@@ -246,20 +246,25 @@ class Sink:
         return max(0.0, self.flush_interval_s - (time.monotonic() - opened))
 
     def tick(self) -> None:
-        """Seal the open batch once it is older than the flush interval (call it regularly)."""
+        """Seal the open batch once it is older than the flush interval (call it regularly).
+
+        Never blocks: a consumer's poll loop calls it, and must keep polling (or be evicted from
+        its group) while the warehouse is stalled. While the sink is full nothing is sealed."""
         with self._lock:
             batch = self._open
-            if batch.opened is not None and time.monotonic() - batch.opened >= self.flush_interval_s:
+            due = batch.opened is not None and time.monotonic() - batch.opened >= self.flush_interval_s
+            if due and not self.full:
                 self._seal_locked()
-        self._hand_over()
+        self._hand_over(timeout=0)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Seal the open batch and wait until everything taken in is committed; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             if self._open.inputs or self._open.positions:
                 self._seal_locked()
-        self._hand_over()
-        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._hand_over(timeout):
+            return False
         with self._drained:
             while self._unwritten:
                 remaining = None if deadline is None else deadline - time.monotonic()
@@ -283,15 +288,28 @@ class Sink:
         self.metrics.buffer_bytes.set(self._pending_bytes)
         self.metrics.buffer_events.set(self._pending_inputs)
 
-    def _hand_over(self) -> None:
-        """Move sealed batches to the writer queue, outside the lock (the put may block)."""
-        with self._handover:
+    def _hand_over(self, timeout: float | None = None) -> bool:
+        """Move sealed batches to the writer queue, outside the lock. Waits while the queue is full
+        for at most ``timeout`` seconds (None: as long as it takes, the backpressure ``add``
+        relies on); False if batches are still waiting, which a later call moves on."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._handover.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            return False
+        try:
             while True:
                 with self._lock:
                     if not self._sealed:
-                        return
-                    batch = self._sealed.pop(0)
-                self._queue.put(batch)
+                        return True
+                    batch = self._sealed[0]
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    self._queue.put(batch, timeout=remaining)
+                except queue.Full:
+                    return False
+                with self._lock:
+                    self._sealed.pop(0)
+        finally:
+            self._handover.release()
 
     # -- the writer thread -----------------------------------------------------------------
 
@@ -313,6 +331,7 @@ class Sink:
                 self.metrics.buffer_bytes.set(self._pending_bytes)
                 self.metrics.buffer_events.set(self._pending_inputs)
                 self._drained.notify_all()
+            self._hand_over(timeout=0)  # batches a non-blocking caller left sealed move on now
 
     def _write_entries(self, entries: Entries) -> None:
         """Write all entries; on a refusal, bisect until each refused row is a dead letter."""

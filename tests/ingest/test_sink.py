@@ -219,6 +219,38 @@ def test_backpressure_when_the_warehouse_stalls_then_drains(pg_url: str, pg_writ
     assert sum(count(pg_url, spec) for spec in (ORDERS, TELEMETRY, CAMPAIGNS)) == 400
 
 
+def _returns_within(call: Any, seconds: float) -> Any:
+    """Run ``call`` in a thread; fail if it has not returned after ``seconds`` (a liveness bound,
+    not a speed measurement: blocked, it would wait until the warehouse comes back)."""
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"{call} blocked while the warehouse was stalled"
+    return result[0]
+
+
+def test_tick_and_bounded_flush_never_block_on_a_stalled_warehouse(pg_url: str, pg_writer: Writer) -> None:
+    """A consumer's poll loop calls tick(), and a rebalance calls flush(timeout): both must return
+    while the warehouse is stalled, or the member is evicted and the group blocks."""
+    bodies = [encode(body) for body in events(400)]
+    sink = make_sink(pg_writer, batch_size=50, flush_interval_s=0.0, max_buffer_bytes=10_000_000)
+    with psycopg.connect(pg_url) as blocker:
+        lock_event_tables(blocker)
+        taken = 0
+        while not sink.full:
+            sink.add(messages(bodies[taken : taken + 50]), position=taken)
+            taken += 50
+        sink.add(messages(bodies[taken : taken + 10]), position=taken)  # an open batch, due at once
+        _returns_within(sink.tick, 5)
+        assert _returns_within(lambda: sink.flush(timeout=0.5), 5) is False
+        assert sink.take_committed() == []
+    assert sink.flush(timeout=30)
+    sink.close()
+    assert sink.take_committed() == list(range(0, taken + 1, 50))
+    assert sum(count(pg_url, spec) for spec in (ORDERS, TELEMETRY, CAMPAIGNS)) == taken + 10
+
+
 def _set_read_only(pg_url: str, read_only: bool) -> None:
     """Make the database refuse every write, as a standby does after a failover."""
     database = pg_url.rsplit("/", 1)[1]

@@ -65,8 +65,12 @@ def declare(spec: TableSpec, target: Target, opts: pulumi.ResourceOptions) -> pu
             spec, target.namespace, target.stage, target.file_format, target.database
         ),
         auto_ingest=False,
+        # An additive column changes the COPY, and the provider replaces a pipe whose COPY
+        # changes: the pipe keeps its name, so the old one must go first. Its load history goes
+        # with it; files still in the stage may then load twice (Snowflake does not enforce the
+        # primary key), which is why the stage is for files not yet loaded only.
         opts=pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(depends_on=[table, *target.depends_on])
+            opts, pulumi.ResourceOptions(depends_on=[table, *target.depends_on], delete_before_replace=True)
         ),
     )
     return table

@@ -364,7 +364,7 @@ class Sink:
             try:
                 counts = self.writer.write(tables)
             except Exception as error:
-                if not self.writer.is_transient(error):
+                if self.writer.refuses_rows(error):
                     raise _Refused(str(error)) from error
                 delay = backoff_delay(attempt)
                 attempt += 1

@@ -58,9 +58,14 @@ class Writer(ABC):
         """Insert the rows of every table in one transaction; return rows newly inserted per table."""
 
     @abstractmethod
-    def is_transient(self, error: BaseException) -> bool:
-        """Whether ``error`` is the warehouse being unreachable or busy (retry the same batch)
-        rather than something about the rows (isolate them)."""
+    def refuses_rows(self, error: BaseException) -> bool:
+        """Whether ``error`` is the warehouse refusing the rows written for their content (a data
+        or constraint error), so the sink isolates and dead-letters them.
+
+        Everything else (unreachable, busy, read-only, permissions, a missing table or column, a
+        bad configuration, an error of the client library itself) is False: the sink retries the
+        same batch and acknowledges nothing, because dead-lettering then would drop good events.
+        When in doubt, answer False: a retry loop is visible on ``/readyz``, a lost event is not."""
 
     def provision(self) -> list[str]:
         """Create the namespace and every table if missing (idempotent); return the statements run."""

@@ -109,11 +109,10 @@ class DuckDBWriter(Writer):
         conn.executemany(f"INSERT INTO {staging} VALUES ({placeholders})", [list(row) for row in rows])
         return self._insert_from(conn, spec, staging)
 
-    def is_transient(self, error: BaseException) -> bool:
-        """Only data and constraint errors isolate rows; any other DuckDB error is retried (see the
-        Postgres writer for why dead-lettering those would drop good events)."""
-        row_errors = duckdb.DataError | duckdb.IntegrityError | duckdb.InvalidInputException
-        return isinstance(error, duckdb.Error) and not isinstance(error, row_errors)
+    def refuses_rows(self, error: BaseException) -> bool:
+        """Only DuckDB's data and constraint errors isolate rows; anything else, DuckDB's or not,
+        is retried (see ``Writer.refuses_rows``)."""
+        return isinstance(error, duckdb.DataError | duckdb.IntegrityError | duckdb.InvalidInputException)
 
     def execute(self, statements: Sequence[str]) -> None:
         with self._lock:

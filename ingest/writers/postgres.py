@@ -159,17 +159,15 @@ class PostgresWriter(Writer):
                     counts[spec.name] = cursor.rowcount
         return counts
 
-    def is_transient(self, error: BaseException) -> bool:
-        """Only an error about the rows (SQLSTATE class 22 data exception, 23 integrity violation,
-        or a value psycopg cannot send) isolates rows into dead letters. Anything else is retried:
-        unreachable, read-only after a failover, permission denied, a column this image expects
-        that the table lacks yet; dead-lettering then would drop good events."""
+    def refuses_rows(self, error: BaseException) -> bool:
+        """Only a server error about the rows (SQLSTATE class 22 data exception, 23 integrity
+        violation) isolates rows into dead letters. Anything else is retried: unreachable,
+        read-only after a failover, permission denied, a column this image expects that the table
+        lacks yet, an error without a SQLSTATE (a bad URL, a client-side failure)."""
         if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
-            return True
+            return False
         sqlstate = getattr(error, "sqlstate", None)
-        if isinstance(error, psycopg.Error) and sqlstate:
-            return sqlstate[:2] not in ROW_ERROR_CLASSES
-        return False
+        return isinstance(error, psycopg.Error) and bool(sqlstate) and sqlstate[:2] in ROW_ERROR_CLASSES
 
     # -- schema ----------------------------------------------------------------------------
 

@@ -166,8 +166,8 @@ class PostgresWriter(Writer):
         lacks yet, an error without a SQLSTATE (a bad URL, a client-side failure)."""
         if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
             return False
-        sqlstate = getattr(error, "sqlstate", None)
-        return isinstance(error, psycopg.Error) and bool(sqlstate) and sqlstate[:2] in ROW_ERROR_CLASSES
+        sqlstate = error.sqlstate if isinstance(error, psycopg.Error) else None
+        return sqlstate is not None and sqlstate[:2] in ROW_ERROR_CLASSES
 
     # -- schema ----------------------------------------------------------------------------
 

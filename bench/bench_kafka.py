@@ -31,7 +31,7 @@ from ingest.service import Service
 from ingest.writers.base import Row
 from ingest.writers.postgres import PostgresWriter
 from schema import EVENT_TABLES, TableSpec, event_row, parse_event
-from schema.dialects import postgres as dialect
+from schema.dialects import POSTGRES as dialect
 
 PARTITIONS = 3
 BATCH = 5000

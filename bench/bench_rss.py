@@ -20,7 +20,7 @@ import psycopg
 from _ingest import create_topic, free_port, fresh_database, line, make_events, produce, tansu_broker
 
 from schema import EVENT_TABLES
-from schema.dialects import postgres as dialect
+from schema.dialects import POSTGRES as dialect
 
 HTTP_BATCH = 1000
 HTTP_REQUESTS = 50

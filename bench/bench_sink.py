@@ -22,7 +22,7 @@ from ingest.runtime import tune_for_throughput
 from ingest.sink import Message, Sink
 from ingest.writers.postgres import PostgresWriter
 from schema import EVENT_TABLES, TableSpec, event_row, parse_event
-from schema.dialects import postgres as dialect
+from schema.dialects import POSTGRES as dialect
 
 BATCH = 5000
 

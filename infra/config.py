@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
-from schema.contract import BusDriver
+from schema.contract import SINK_BATCH_SIZE, SINK_FLUSH_INTERVAL_MS, BusDriver
 from schema.dialects import dialect
 from schema.identifiers import identifier, project_id
 
@@ -88,8 +88,8 @@ class StackConfig(BaseModel):
     ingest_mode: Literal["service", "worker-pool"]
     ingest_image: str
     ingest_invokers: list[str]
-    event_sink_batch_size: int
-    event_sink_flush_interval_ms: int
+    event_sink_batch_size: int = Field(**SINK_BATCH_SIZE.field_args())
+    event_sink_flush_interval_ms: int = Field(**SINK_FLUSH_INTERVAL_MS.field_args())
 
     @model_validator(mode="after")
     def _complete(self) -> StackConfig:

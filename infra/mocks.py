@@ -24,8 +24,9 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 
 from infra.config import PROJECT
 from infra.stackfiles import StackFile
+from schema.contract import SECRET_MASK
 
-SECRET = "[secret]"
+SECRET = SECRET_MASK
 DYNAMIC_PROVIDER_KEY = "__provider"
 MOCK_PROJECT_NUMBER = "123456789012"
 # Provider SDKs fill unset arguments from these variables (PGSSLMODE, SNOWFLAKE_USER, GOOGLE_PROJECT,

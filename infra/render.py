@@ -15,7 +15,6 @@ from infra.config import PROJECT, StackConfig
 from infra.mocks import Registration, Run, run_stack
 from infra.stackfiles import load_stack
 from schema.dialects import dialect
-from schema.tables import TABLES
 
 LINE_WIDTH = 100
 
@@ -54,11 +53,7 @@ def _plain(value: Any) -> Any:
 
 def ddl(config: StackConfig) -> list[str]:
     """The statements that create the namespace and the four tables in the stack's warehouse."""
-    renderer = dialect(config.provider)
-    statements = [renderer.create_namespace(config.namespace)]
-    for spec in TABLES:
-        statements.extend(renderer.create_table(spec, config.namespace))
-    return statements
+    return dialect(config.provider).statements(config.namespace)
 
 
 def document(stack_name: str) -> dict[str, Any]:

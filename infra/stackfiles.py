@@ -18,9 +18,10 @@ from typing import Any
 import yaml
 
 from infra.config import PROJECT, SECRET_KEYS
+from schema.contract import SECRET_MASK
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_PLACEHOLDER = "[secret]"
+SECRET_PLACEHOLDER = SECRET_MASK
 REQUIRED_SECRET = "warehouseDatabaseUrl"
 
 

@@ -7,13 +7,12 @@ Partitioning and clustering cannot be read back from every warehouse and are tak
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.writers import ObservedTable, Writer
 from schema import TABLES, TableSpec
-from schema.evolution import ADDITIVE, Operation, SchemaDelta, diff_table
+from schema.evolution import ADDITIVE, Operation, SchemaDelta, bullets, diff_table
 
 
 @dataclass
@@ -89,11 +88,8 @@ def additive_statements(writer: Writer, reports: list[TableReport]) -> list[str]
 
 
 def _describe(delta: SchemaDelta) -> str:
-    where = f"{delta.table}.{delta.column}" if delta.column else delta.table
-    before = "-" if delta.before is None else json.dumps(delta.before)
-    after = "-" if delta.after is None else json.dumps(delta.after)
     hint = "`ingest provision` adds it in place" if delta.op in ADDITIVE else "needs a reviewed migration"
-    return f"{where}: {delta.op.value}, warehouse {before} -> schema {after} ({hint})"
+    return f"{delta.where}: {delta.op.value}, {delta.values('warehouse ', 'schema ')} ({hint})"
 
 
 def render(reports: list[TableReport], namespace: str) -> str:
@@ -106,6 +102,5 @@ def render(reports: list[TableReport], namespace: str) -> str:
             lines.append(f"ok       {name}")
         else:
             lines.append(f"DIFFERS  {name}")
-            lines.extend(f"  - {_describe(delta)}" for delta in report.deltas)
-            lines.extend(f"  - {note}" for note in report.notes)
+            lines.extend(bullets([*map(_describe, report.deltas), *report.notes]))
     return "\n".join(lines)

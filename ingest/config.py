@@ -13,14 +13,17 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from schema import StackOutputs, schema_fingerprint
-from schema.dialects import duckdb as duckdb_dialect
-from schema.dialects import postgres as postgres_dialect
+from schema.contract import (
+    DUCKDB_SCHEME,
+    POSTGRES_SCHEMES,
+    SINK_BATCH_SIZE,
+    SINK_FLUSH_INTERVAL_MS,
+    BusDriver,
+)
+from schema.dialects import DUCKDB as duckdb_dialect
+from schema.dialects import POSTGRES as postgres_dialect
 from schema.exceptions import preview
 
-BusDriver = Literal["memory", "kafka", "pubsub"]
-
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-DUCKDB_SCHEME = "duckdb://"
 EMBEDDED_DATABASE_FILE = "warehouse.duckdb"
 
 
@@ -64,9 +67,9 @@ class Settings(BaseSettings):
         "WAREHOUSE_SCHEMA", "a schema name (default: analytics on Postgres, main on DuckDB)", default=None
     )
     data_dir: Path = _env("INGEST_DATA_DIR", "a directory for the embedded DuckDB file", default=Path("data"))
-    batch_size: int = _env("EVENT_SINK_BATCH_SIZE", "an integer, 1 to 100000", default=5000, ge=1, le=100_000)
+    batch_size: int = _env("EVENT_SINK_BATCH_SIZE", SINK_BATCH_SIZE.accepts, **SINK_BATCH_SIZE.field_args())
     flush_interval_ms: int = _env(
-        "EVENT_SINK_FLUSH_INTERVAL_MS", "milliseconds, 1 to 600000", default=500, ge=1, le=600_000
+        "EVENT_SINK_FLUSH_INTERVAL_MS", SINK_FLUSH_INTERVAL_MS.accepts, **SINK_FLUSH_INTERVAL_MS.field_args()
     )
     max_buffer_bytes: int = _env(
         "EVENT_SINK_MAX_BUFFER_BYTES",

@@ -6,13 +6,13 @@ import argparse
 import sys
 
 from schema import artifacts, evolution
-from schema.dialects import DIALECTS, bigquery, dialect
+from schema.dialects import BIGQUERY, DIALECTS, dialect
 
 
 def _ddl(args: argparse.Namespace) -> int:
     namespace = args.namespace or dialect(args.dialect).DEFAULT_NAMESPACE
-    if args.dialect == bigquery.NAME and not args.sql:
-        sys.stdout.write(bigquery.schema_json(namespace))
+    if args.dialect == BIGQUERY.NAME and not args.sql:
+        sys.stdout.write(BIGQUERY.schema_json(namespace))
     else:
         sys.stdout.write(dialect(args.dialect).script(namespace))
     return 0

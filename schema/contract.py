@@ -9,6 +9,8 @@ No field may hold a secret: the model refuses values that look like credentials.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -23,6 +25,40 @@ CONTRACT_VERSION: Literal[1] = 1
 
 Provider = Literal["postgres", "bigquery", "snowflake", "duckdb"]
 BusDriver = Literal["memory", "kafka", "pubsub"]
+
+# What a secret shows as wherever output would otherwise carry it (offline render, mocks, stack files).
+SECRET_MASK = "[secret]"
+
+# The forms of WAREHOUSE_DATABASE_URL the service writes to (SQLAlchemy's spellings).
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+DUCKDB_SCHEME = "duckdb://"
+
+
+@dataclass(frozen=True)
+class SinkSetting:
+    """A knob of the ingest sink that the stack sets and the service reads: one default, one range."""
+
+    default: int
+    ge: int
+    le: int
+    unit: str
+
+    @property
+    def accepts(self) -> str:
+        """What an error message says the setting accepts."""
+        return f"{self.unit}, {self.ge} to {self.le}"
+
+    def field_args(self) -> dict[str, Any]:
+        """``default``, ``ge`` and ``le`` as pydantic ``Field`` takes them."""
+        return {"default": self.default, "ge": self.ge, "le": self.le}
+
+
+# 5000 / 500 ms: the service's defaults, the batch size the sink's benchmarks (bench/) reached
+# their figures with, and a bound on how long an event of a quiet stream waits for its batch.
+# Pulumi.yaml's former 500 / 1000 ms had nothing measured behind them. Pulumi.yaml declares these
+# same defaults (a test compares them), because the Pulumi CLI, not the program, applies them.
+SINK_BATCH_SIZE = SinkSetting(default=5000, ge=1, le=100_000, unit="an integer")
+SINK_FLUSH_INTERVAL_MS = SinkSetting(default=500, ge=1, le=600_000, unit="milliseconds")
 
 # user:password@ in a URL, or key=value pairs that carry credentials.
 _SECRET_PATTERNS = (
@@ -99,20 +135,23 @@ class StackOutputs(_Contract):
         missing = {family.category for family in FAMILIES} - set(self.tables)
         if missing:
             raise ValueError(f"tables missing for categories {sorted(missing)}")
-        for path, value in _strings(self.model_dump(mode="json")):
+        for path, value in strings(self.model_dump(mode="json")):
             if looks_secret(value):
                 raise ValueError(f"stack output {path} looks like it carries a secret; outputs must not")
         return self
 
 
-def _strings(value: Any, path: str = "") -> list[tuple[str, str]]:
+def strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every string inside nested mappings and sequences, with its path (``a.b[2]``): what the
+    secret checks of outputs, resource inputs and policies scan."""
     if isinstance(value, str):
-        return [(path, value)]
-    if isinstance(value, dict):
-        return [item for key, child in value.items() for item in _strings(child, f"{path}.{key}".lstrip("."))]
-    if isinstance(value, list):
-        return [item for index, child in enumerate(value) for item in _strings(child, f"{path}[{index}]")]
-    return []
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, child in value.items():
+            yield from strings(child, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, child in enumerate(value):
+            yield from strings(child, f"{path}[{index}]")
 
 
 def fully_qualified(provider: Provider, table: str, namespace: str, catalog: str | None = None) -> str:
@@ -127,7 +166,7 @@ def fully_qualified(provider: Provider, table: str, namespace: str, catalog: str
 def table_contract(
     spec: TableSpec, provider: Provider, namespace: str, catalog: str | None = None
 ) -> TableContract:
-    types = dialect(provider).TYPES
+    renderer = dialect(provider)
     family = next((f for f in FAMILIES if f.category == spec.category), None)
     return TableContract(
         name=spec.name,
@@ -135,7 +174,9 @@ def table_contract(
         category=spec.category,
         version=family.version if family else None,
         columns=[
-            ColumnContract(name=c.name, type=c.type, warehouse_type=types[c.type], nullable=c.nullable)
+            ColumnContract(
+                name=c.name, type=c.type, warehouse_type=renderer.type_of(c.type), nullable=c.nullable
+            )
             for c in spec.columns
         ],
         dedup_key=list(spec.primary_key),

@@ -15,7 +15,7 @@ drop plus an add. Changes to descriptions and Postgres indexes are not schema ch
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
@@ -87,12 +87,18 @@ class SchemaDelta:
     def breaking(self) -> bool:
         return self.op not in ADDITIVE
 
+    @property
+    def where(self) -> str:
+        """``table.column``, or the table (or category) alone."""
+        return f"{self.table}.{self.column}" if self.column else self.table
+
+    def values(self, before_label: str = "", after_label: str = "") -> str:
+        """``before -> after`` as JSON (``-`` for nothing), each side optionally labelled."""
+        return f"{before_label}{_show(self.before)} -> {after_label}{_show(self.after)}"
+
     def describe(self) -> str:
-        where = f"{self.table}.{self.column}" if self.column else self.table
-        change = ""
-        if self.before is not None or self.after is not None:
-            change = f" ({_show(self.before)} -> {_show(self.after)})"
-        text = f"{where}: {self.op.value}{change}"
+        change = f" ({self.values()})" if self.before is not None or self.after is not None else ""
+        text = f"{self.where}: {self.op.value}{change}"
         if self.breaking:
             text += f"; breaking. How to ship it instead: {_HOW_TO_SHIP[self.op]}"
         return text
@@ -113,6 +119,11 @@ class SchemaDelta:
 
 def _show(value: Any) -> str:
     return "-" if value is None else json.dumps(value)
+
+
+def bullets(lines: Iterable[str]) -> list[str]:
+    """The indented list every evolution report and error uses."""
+    return [f"  - {line}" for line in lines]
 
 
 @dataclass(frozen=True)
@@ -147,15 +158,14 @@ class SchemaDiff:
     def report(self) -> str:
         if not self.deltas:
             return "no schema changes"
-        lines = [f"{len(self.breaking)} breaking, {len(self.additive)} additive change(s):"]
-        lines.extend(f"  - {delta.describe()}" for delta in self.deltas)
-        return "\n".join(lines)
+        header = f"{len(self.breaking)} breaking, {len(self.additive)} additive change(s):"
+        return "\n".join([header, *bullets(delta.describe() for delta in self.deltas)])
 
     def raise_if_breaking(self) -> None:
         if self.breaking:
             raise SchemaEvolutionError(
                 "breaking schema change(s); deployed tables would lose data or readers would break:\n"
-                + "\n".join(f"  - {delta.describe()}" for delta in self.breaking)
+                + "\n".join(bullets(delta.describe() for delta in self.breaking))
             )
 
 

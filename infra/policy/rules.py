@@ -12,7 +12,7 @@ policies and the program cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from pulumi_policy import (
@@ -26,7 +26,7 @@ from pulumi_policy import (
 )
 
 from infra.config import PUBLIC_MEMBERS
-from schema.contract import looks_secret
+from schema.contract import looks_secret, strings
 from schema.tables import TABLES, tables_by_name
 
 BIGQUERY_TABLE = "gcp:bigquery/table:Table"
@@ -39,14 +39,7 @@ _SPECS = tables_by_name(TABLES)
 
 
 def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for child in value.values():
-            yield from _strings(child)
-    elif isinstance(value, list | tuple):
-        for child in value:
-            yield from _strings(child)
+    return (text for _, text in strings(value))
 
 
 def stack_of(urn: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from schema.dialects import bigquery
+from schema.dialects import BIGQUERY as bigquery
 from schema.tables import TableSpec
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
-from schema.dialects import postgres
+from schema.dialects import POSTGRES as postgres
 from schema.evolution import SchemaDiff, diff_table
 from schema.exceptions import SchemaEvolutionError
 from schema.tables import TableSpec

@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_snowflake as snowflake
 
-from schema.dialects import snowflake as dialect
+from schema.dialects import SNOWFLAKE as dialect
 from schema.tables import TableSpec
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from ingest.config import DUCKDB_SCHEME, POSTGRES_SCHEMES, ConfigError, Settings
+from ingest.config import ConfigError, Settings
 from ingest.writers.base import ObservedColumn, ObservedTable, Row, Writer
+from schema.contract import DUCKDB_SCHEME, POSTGRES_SCHEMES
 
 # URL scheme prefix -> "module:class" of the writer for it.
 _WRITERS: dict[str, str] = {

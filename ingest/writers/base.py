@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from schema import TABLES, TableSpec
+from schema import TableSpec
 from schema.dialects import Dialect
 from schema.types import LogicalType
 
@@ -69,9 +69,7 @@ class Writer(ABC):
 
     def provision(self) -> list[str]:
         """Create the namespace and every table if missing (idempotent); return the statements run."""
-        statements = [self.dialect.create_namespace(self.namespace)]
-        for spec in TABLES:
-            statements.extend(self.dialect.create_table(spec, self.namespace))
+        statements = self.dialect.statements(self.namespace)
         self.execute(statements)
         return statements
 

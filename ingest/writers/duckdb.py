@@ -20,12 +20,13 @@ import duckdb
 
 from ingest.writers.base import ObservedColumn, ObservedTable, Row, Writer
 from schema import DEAD_LETTER_TABLE, TableSpec
+from schema.contract import DUCKDB_SCHEME
+from schema.dialects import DUCKDB as dialect
 from schema.dialects import Dialect
-from schema.dialects import duckdb as dialect
 from schema.dialects._sql import string_literal
 from schema.types import LogicalType
 
-SCHEME = "duckdb://"
+SCHEME = DUCKDB_SCHEME
 
 
 def database_path(url: str) -> str:

@@ -24,8 +24,8 @@ from psycopg.pq import Format
 
 from ingest.writers.base import ObservedColumn, ObservedTable, Row, Writer
 from schema import TABLES, TableSpec
+from schema.dialects import POSTGRES as dialect
 from schema.dialects import Dialect
-from schema.dialects import postgres as dialect
 from schema.rows import json_text
 from schema.types import LogicalType
 

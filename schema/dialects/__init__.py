@@ -1,39 +1,37 @@
-"""Dialect renderers: one module per warehouse, the same functions in each.
+"""Dialect renderers: one object per warehouse, all instances of ``Dialect``.
 
-Every module exposes ``NAME``, ``DEFAULT_NAMESPACE``, ``TYPES`` (logical -> warehouse type),
-``quote``, ``qualified``, ``create_namespace``, ``create_table``, ``add_column`` and ``script``;
-warehouse-specific extras (BigQuery schema fields, Snowflake column specs and pipe COPY) live
-beside them. A reader who knows one module knows all four.
+``POSTGRES``, ``DUCKDB``, ``BIGQUERY`` and ``SNOWFLAKE`` expose ``NAME``, ``DEFAULT_NAMESPACE``,
+``TYPES`` (logical -> warehouse type), ``type_of``, ``quote``, ``qualified``, ``create_namespace``,
+``create_table``, ``add_column``, ``statements`` and ``script``; warehouse-specific extras
+(BigQuery schema fields, Snowflake column specs and pipe COPY) are methods of their own class.
 """
 
 from __future__ import annotations
 
-from types import ModuleType
-from typing import Protocol
+from schema.dialects.base import Dialect, UnknownLogicalTypeError
+from schema.dialects.bigquery import BIGQUERY
+from schema.dialects.duckdb import DUCKDB
+from schema.dialects.postgres import POSTGRES
+from schema.dialects.snowflake import SNOWFLAKE
 
-from schema.dialects import bigquery, duckdb, postgres, snowflake
-from schema.tables import Column, TableSpec
-from schema.types import LogicalType
-
-
-class Dialect(Protocol):
-    NAME: str
-    DEFAULT_NAMESPACE: str
-    TYPES: dict[LogicalType, str]
-
-    def qualified(self, table: str, namespace: str) -> str: ...
-    def create_namespace(self, namespace: str) -> str: ...
-    def create_table(self, spec: TableSpec, namespace: str) -> list[str]: ...
-    def add_column(self, table: str, column: Column, namespace: str) -> str: ...
-    def script(self, namespace: str, tables: tuple[TableSpec, ...] = ...) -> str: ...
-
-
-DIALECTS: dict[str, ModuleType] = {module.NAME: module for module in (postgres, duckdb, bigquery, snowflake)}
+DIALECTS: dict[str, Dialect] = {each.NAME: each for each in (POSTGRES, DUCKDB, BIGQUERY, SNOWFLAKE)}
 
 
 def dialect(name: str) -> Dialect:
-    """The renderer module of a dialect; ValueError names the known ones."""
+    """The renderer of a dialect; ValueError names the known ones."""
     try:
         return DIALECTS[name]
     except KeyError:
         raise ValueError(f"unknown dialect {name!r}; expected one of {sorted(DIALECTS)}") from None
+
+
+__all__ = [
+    "BIGQUERY",
+    "DIALECTS",
+    "DUCKDB",
+    "POSTGRES",
+    "SNOWFLAKE",
+    "Dialect",
+    "UnknownLogicalTypeError",
+    "dialect",
+]

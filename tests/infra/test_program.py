@@ -15,7 +15,7 @@ from infra import program
 from infra.config import load_config, load_secrets
 from infra.mocks import SECRET, configure
 from infra.stackfiles import load_stack
-from schema.contract import StackOutputs, looks_secret
+from schema.contract import StackOutputs, looks_secret, strings
 from schema.evolution import SchemaDelta, SchemaDiff
 from schema.exceptions import SchemaEvolutionError
 from schema.tables import TABLES
@@ -89,16 +89,7 @@ def test_every_child_has_a_component_parent(stack: str, run_of: RunOf) -> None:
 def test_no_input_carries_a_plain_secret(stack: str, run_of: RunOf) -> None:
     run, _ = run_of(stack)
 
-    def strings(value: Any) -> list[str]:
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, dict):
-            return [s for child in value.values() for s in strings(child)]
-        if isinstance(value, list):
-            return [s for child in value for s in strings(child)]
-        return []
-
-    leaks = [r.ref for r in run.registrations for s in strings(r.inputs) if looks_secret(s)]
+    leaks = [r.ref for r in run.registrations for _, s in strings(r.inputs) if looks_secret(s)]
 
     assert leaks == []
 

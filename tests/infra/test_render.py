@@ -11,7 +11,7 @@ import pytest
 from infra.__main__ import main
 from infra.render import render
 from infra.stackfiles import ROOT
-from schema.dialects import postgres
+from schema.dialects import POSTGRES as postgres
 from schema.tables import TABLES
 from tests.infra.conftest import STACKS
 

@@ -19,7 +19,7 @@ from infra.tables.postgres import (
     ProtectedTableError,
     table_inputs,
 )
-from schema.dialects import postgres
+from schema.dialects import POSTGRES as postgres
 from schema.exceptions import SchemaEvolutionError
 from schema.tables import EVENT_TABLES, Column, TableSpec
 from schema.types import LogicalType

@@ -6,7 +6,8 @@ import json
 
 from infra.warehouses.postgres import connection_settings, role_names
 from infra.warehouses.snowflake import PREVIEW_FEATURES
-from schema.dialects import bigquery, snowflake
+from schema.dialects import BIGQUERY as bigquery
+from schema.dialects import SNOWFLAKE as snowflake
 from schema.tables import TABLES, tables_by_name
 from tests.infra.conftest import RunOf
 

@@ -13,8 +13,8 @@ import psycopg
 
 from ingest.config import Settings, load_settings
 from schema import EVENT_TABLES, TableSpec
-from schema.dialects import duckdb as duckdb_dialect
-from schema.dialects import postgres as postgres_dialect
+from schema.dialects import DUCKDB as duckdb_dialect
+from schema.dialects import POSTGRES as postgres_dialect
 from tests.schema.events import sample
 
 # The kinds ``events`` cycles through: every family, orders twice (so tables differ in size).

@@ -9,7 +9,7 @@ import pytest
 
 from ingest.cli import main
 from schema import DEAD_LETTER_TABLE, EVENT_TABLES, table_for
-from schema.dialects import postgres as postgres_dialect
+from schema.dialects import POSTGRES as postgres_dialect
 from tests.ingest.support import count, encode, events, rows
 
 ORDERS = table_for("order.lifecycle")

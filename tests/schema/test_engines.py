@@ -13,9 +13,10 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from schema import DEAD_LETTER_TABLE, EVENT_TABLES, TABLES, event_row, parse_event, table_for
-from schema.dialects import bigquery, postgres
-from schema.dialects import duckdb as duckdb_dialect
-from schema.dialects import snowflake as snowflake_dialect
+from schema.dialects import BIGQUERY as bigquery
+from schema.dialects import DUCKDB as duckdb_dialect
+from schema.dialects import POSTGRES as postgres
+from schema.dialects import SNOWFLAKE as snowflake_dialect
 from schema.rows import dead_letter_row
 from schema.tables import DeadLetterRecord
 from tests.schema.events import PAYLOADS, raw, sample

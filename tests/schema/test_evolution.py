@@ -11,7 +11,7 @@ import pytest
 from pydantic import Field
 
 from schema import SchemaEvolutionError
-from schema.dialects import postgres
+from schema.dialects import POSTGRES as postgres
 from schema.events import FAMILIES, DriverTelemetryPayload, Identifier, OrderLifecyclePayload
 from schema.evolution import Operation, diff_against_lock, diff_snapshots, diff_table, load_lock
 from schema.fingerprint import schema_snapshot

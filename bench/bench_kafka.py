@@ -60,7 +60,7 @@ def service_throughput(broker: str, topic: str, url: str, total: int) -> tuple[f
     started = time.perf_counter()
     running.start()
     first = None
-    while (written := sum(running.sink.stats.written.values())) < total:
+    while (written := running.metrics.total("ingest_rows_written")) < total:
         if first is None and written:
             first = (time.perf_counter(), written)
         time.sleep(0.005)

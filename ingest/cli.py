@@ -16,8 +16,9 @@ from typing import BinaryIO
 
 from ingest import check
 from ingest.config import ConfigError, Settings, load_settings
+from ingest.messages import Message
 from ingest.runtime import tune_for_throughput
-from ingest.sink import Message, Sink
+from ingest.sink import Sink
 from ingest.writers import Writer, open_writer
 
 log = logging.getLogger("ingest")
@@ -91,11 +92,12 @@ def _replay(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _replay_summary(sink: Sink) -> str:
-    stats = sink.stats
+    """What the warehouse took: counted on commit, so a line is counted only once it is stored."""
+    metrics = sink.metrics
     return (
-        f"valid events: {stats.accepted}\n"
-        f"dead letters by rule: {dict(stats.rejected) or 'none'}\n"
-        f"rows newly written, duplicates skipped: {dict(stats.written) or 'none'}"
+        f"valid events: {metrics.total('ingest_events_accepted')}\n"
+        f"dead letters stored, by rule: {metrics.counts('ingest_events_rejected', 'rule') or 'none'}\n"
+        f"rows newly written (duplicates skipped): {metrics.counts('ingest_rows_written', 'table') or 'none'}"
     )
 
 

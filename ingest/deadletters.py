@@ -50,22 +50,40 @@ def warehouse_rejection(error: BaseException) -> EventValidationError:
     return EventValidationError([Issue("", WAREHOUSE_REJECTED, message, preview(str(error)))])
 
 
+def storable(text: str) -> str:
+    """``text`` as every warehouse's text column takes it: NUL (which Postgres refuses) and lone
+    surrogates (which are not UTF-8) written as their JSON escapes. The raw body keeps the bytes."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\u0000")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _storable(text: str | None) -> str | None:
+    return None if text is None else storable(text)
+
+
 def dead_letter(
     raw: bytes, origin: str, error: EventValidationError, received_at: datetime
 ) -> DeadLetterRecord:
+    """The dead letter of ``raw``; every text field storable, so that writing it cannot fail on
+    its content (a dead letter that cannot be written would hold up its whole batch)."""
     category, event_id = claims(raw)
     first = error.first
     text = str(error)
     if len(text) > MAX_ERROR_CHARS:
         text = f"{text[:MAX_ERROR_CHARS]}... ({len(error.issues)} issues)"
     return DeadLetterRecord(
-        dead_letter_id=dead_letter_id(origin, raw),
+        dead_letter_id=dead_letter_id(storable(origin), raw),
         received_at=received_at,
-        origin=origin,
-        category=category,
-        event_id=event_id,
-        error_field=first.field or None,
-        error_rule=first.rule,
-        error=text,
+        origin=storable(origin),
+        category=_storable(category),
+        event_id=_storable(event_id),
+        error_field=_storable(first.field or None),
+        error_rule=storable(first.rule),
+        error=storable(text),
         raw_body=raw,
     )

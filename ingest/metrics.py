@@ -1,4 +1,5 @@
-"""Prometheus metrics of one service instance (its own registry, so tests can run several).
+"""Prometheus metrics of one service instance (its own registry, so tests can run several); the only
+counters the service keeps (the replay summary reads them too).
 
 Counters are bumped once per batch or request, not per event: the hot path stays free of locks.
 """
@@ -55,3 +56,23 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+    def counts(self, metric: str, label: str) -> dict[str, int]:
+        """The current values of a labelled counter by label value, e.g. rows written per table."""
+        return {
+            sample.labels[label]: int(sample.value)
+            for family in self.registry.collect()
+            if family.name == metric
+            for sample in family.samples
+            if sample.name == f"{metric}_total"
+        }
+
+    def total(self, metric: str) -> int:
+        """The current value of a counter, summed over its labels."""
+        return sum(
+            int(sample.value)
+            for family in self.registry.collect()
+            if family.name == metric
+            for sample in family.samples
+            if sample.name == f"{metric}_total"
+        )

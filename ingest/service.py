@@ -17,9 +17,9 @@ from ingest.bus import Bus, open_bus
 from ingest.config import Settings
 from ingest.deadletters import claims
 from ingest.framing import Malformed
+from ingest.messages import Message
 from ingest.metrics import Metrics
-from ingest.runtime import tune_for_throughput
-from ingest.sink import Message, Sink
+from ingest.sink import Sink
 from ingest.writers import Writer, open_writer
 from schema import EventValidationError, Issue, parse_event
 from schema.events import EventEnvelope
@@ -77,7 +77,6 @@ class Service:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        tune_for_throughput()
         if self.settings.warehouse == "duckdb":
             # The embedded warehouse belongs to this service: make it usable out of the box.
             self.writer.provision()

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ingest.config import Settings
-from ingest.sink import Message
+from ingest.messages import Message, Polled
 
 
 class BusFull(Exception):
     """The bus cannot take more input now; HTTP answers 503 and the client retries."""
-
-
-@dataclass
-class Polled:
-    """Messages from one poll, and the position to acknowledge once all of them are committed."""
-
-    messages: list[Message] = field(default_factory=list)
-    position: Any = None
 
 
 class Bus(ABC):
@@ -69,3 +60,6 @@ class Bus(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+
+__all__ = ["Bus", "BusFull", "Message", "Polled"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from ingest.bus.base import Bus, BusFull, Polled
 from ingest.config import Settings
-from ingest.sink import Message
+from ingest.messages import Message
 
 log = logging.getLogger(__name__)
 

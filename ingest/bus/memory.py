@@ -13,7 +13,7 @@ from typing import Any
 
 from ingest.bus.base import Bus, BusFull, Polled
 from ingest.config import Settings
-from ingest.sink import Message
+from ingest.messages import Message
 
 
 class MemoryBus(Bus):

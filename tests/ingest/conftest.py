@@ -11,6 +11,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from ingest.writers import Writer, open_writer
+from tests.ingest.outage import ThrowawayPostgres
 from tests.ingest.support import free_port, settings, wait_for
 
 TOPIC_PARTITIONS = 3
@@ -95,3 +96,14 @@ def writer(warehouse_url: str) -> Iterator[Writer]:
 def pg_writer(pg_url: str) -> Iterator[Writer]:
     """A provisioned Postgres writer on a fresh database."""
     yield from _provisioned(pg_url)
+
+
+@pytest.fixture(scope="session")
+def outage_cluster() -> Iterator[ThrowawayPostgres]:
+    """A Postgres cluster of the session's own, which outage tests stop and start."""
+    cluster = ThrowawayPostgres()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()

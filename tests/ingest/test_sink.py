@@ -5,27 +5,57 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import pytest
 
-from ingest.sink import Message, Sink
-from ingest.writers import Writer
+from ingest.messages import Message
+from ingest.sink import Sink
+from ingest.write_loop import PROBE_INTERVAL_S
+from ingest.writers import Writer, open_writer
 from schema import DEAD_LETTER_TABLE, table_for
 from tests.conftest import POSTGRES_ADMIN_URL
-from tests.ingest.support import count, encode, event, events, lock_event_tables, refuse_rows, rows, wait_for
+from tests.ingest.outage import SteppedTime, ThrowawayPostgres
+from tests.ingest.support import (
+    count,
+    encode,
+    event,
+    events,
+    lock_event_tables,
+    refuse_rows,
+    rows,
+    settings,
+    wait_for,
+)
 
 ORDERS = table_for("order.lifecycle")
 TELEMETRY = table_for("driver.telemetry")
 CAMPAIGNS = table_for("campaign.interaction")
 
 
-def make_sink(writer: Writer, **overrides: Any) -> Sink:
+def make_sink(writer: Writer, stepped: SteppedTime | None = None, **overrides: Any) -> Sink:
+    """A started sink whose retries wait on ``stepped`` time (never held unless a test holds it),
+    without jitter (each wait is the whole backoff)."""
+    stepped = stepped or SteppedTime()
     options: dict[str, Any] = {"batch_size": 50, "flush_interval_s": 0.02, "max_buffer_bytes": 1 << 24}
     options.update(overrides)
-    return Sink(writer, **options).start()
+    sink = Sink(writer, sleep=stepped.sleep, clock=stepped.clock, jitter=lambda low, high: high, **options)
+    return sink.start()
+
+
+def retries(sink: Sink) -> int:
+    return sink.metrics.total("ingest_write_retries")
+
+
+def dead_letters_counted(sink: Sink) -> dict[str, int]:
+    return sink.metrics.counts("ingest_events_rejected", "rule")
+
+
+def event_rows(url: str) -> int:
+    return sum(count(url, spec) for spec in (ORDERS, TELEMETRY, CAMPAIGNS))
 
 
 def messages(bodies: list[bytes], origin: str = "test") -> list[Message]:
@@ -44,9 +74,15 @@ def test_routes_each_family_to_its_table_and_lands_each_event_once(writer: Write
     assert count(writer.url, ORDERS) == 60
     assert count(writer.url, TELEMETRY) == 30
     assert count(writer.url, CAMPAIGNS) == 30
-    assert sink.stats.written[ORDERS.name] == 0
+    # Skipped, not dead-lettered: the second sink wrote nothing new and stored no dead letter.
+    assert sink.metrics.total("ingest_rows_written") == 0
+    assert count(writer.url, DEAD_LETTER_TABLE) == 0 and dead_letters_counted(sink) == {}
     ids = {str(event_id) for (event_id,) in rows(writer.url, ORDERS, "event_id")}
-    assert len(ids) == 60
+    assert ids == {body["event_id"] for body in events_of(bodies) if body["category"] == "order.lifecycle"}
+
+
+def events_of(bodies: list[bytes]) -> list[dict[str, Any]]:
+    return [json.loads(body) for body in bodies]
 
 
 def test_a_row_keeps_the_event_whole(writer: Writer) -> None:
@@ -172,7 +208,78 @@ def test_a_row_the_warehouse_refuses_is_isolated_and_the_rest_of_its_batch_lands
     assert sum(count(writer.url, spec) for spec in (ORDERS, TELEMETRY, CAMPAIGNS)) == 40
     [(rule, raw)] = rows(writer.url, DEAD_LETTER_TABLE, "error_rule, raw_body")
     assert (rule, bytes(raw)) == ("warehouse_rejected", poison)
-    assert sink.stats.rejected["warehouse_rejected"] == 1
+    assert dead_letters_counted(sink) == {"warehouse_rejected": 1}
+
+
+def test_a_dead_letter_the_warehouse_refuses_is_retried_and_its_position_never_reported(
+    writer: Writer,
+) -> None:
+    """Issue 12 (1): the refused row's dead letter fails too; it must hold its position back until
+    the warehouse takes it, not be logged and dropped with the position acknowledged."""
+    refuse_rows(writer.url, ORDERS, "source <> 'poison'")
+    refuse_rows(writer.url, DEAD_LETTER_TABLE, "error_rule <> 'warehouse_rejected'")
+    poison = encode(event(source="poison"))
+    sink = make_sink(writer, batch_size=10)
+    sink.add(messages([encode(event()), poison]), position="p1")
+    assert not sink.flush(timeout=0.5)
+    wait_for(lambda: retries(sink) >= 3, timeout=30, what="the dead letter to be retried")
+    assert sink.take_committed() == []
+    assert dead_letters_counted(sink) == {}
+    _drop_checks(writer.url, DEAD_LETTER_TABLE.name)
+    assert sink.flush(timeout=30)
+    sink.close()
+    assert sink.take_committed() == ["p1"]
+    [(rule, raw)] = rows(writer.url, DEAD_LETTER_TABLE, "error_rule, raw_body")
+    assert (rule, bytes(raw)) == ("warehouse_rejected", poison)
+    assert event_rows(writer.url) == 1
+
+
+def _drop_checks(url: str, table: str) -> None:
+    """Remove the CHECK constraints ``refuse_rows`` added to ``table``."""
+    if url.startswith("duckdb://"):
+        import duckdb
+
+        from schema.dialects import duckdb as duckdb_dialect
+
+        with duckdb.connect(url.removeprefix("duckdb://")) as conn:
+            qualified = duckdb_dialect.qualified(table, duckdb_dialect.DEFAULT_NAMESPACE)
+            conn.execute(f"CREATE TEMP TABLE kept AS SELECT * FROM {qualified}")
+            conn.execute(f"DROP TABLE {qualified}")
+            spec = DEAD_LETTER_TABLE
+            for statement in duckdb_dialect.create_table(spec, duckdb_dialect.DEFAULT_NAMESPACE):
+                conn.execute(statement)
+            conn.execute(f"INSERT INTO {qualified} SELECT * FROM kept")
+        return
+    with psycopg.connect(url, autocommit=True) as conn:
+        names = conn.execute(
+            "SELECT conname FROM pg_constraint WHERE contype = 'c' AND conrelid = %s::regclass",
+            (f"analytics.{table}",),
+        ).fetchall()
+        for (name,) in names:
+            conn.execute(f'ALTER TABLE analytics."{table}" DROP CONSTRAINT "{name}"'.encode())
+
+
+@pytest.mark.parametrize(
+    ("body", "claimed"),
+    [
+        (b'{"category": "order\\u0000", "event_id": "e-1"}', ("order\\u0000", "e-1")),
+        (b'{"category": "order.lifecycle", "event_id": "e\\u0000-2"}', ("order.lifecycle", "e\\u0000-2")),
+        (b'{"category": "\\ud800", "event_id": "e-3"}', ("\\ud800", "e-3")),
+    ],
+)
+def test_a_dead_letter_claiming_nul_or_a_lone_surrogate_is_stored_with_its_exact_bytes(
+    writer: Writer, body: bytes, claimed: tuple[str, str]
+) -> None:
+    """Issue 12 (2): Postgres refuses NUL in text; the claims are stored escaped, the body exact."""
+    sink = make_sink(writer)
+    sink.add(messages([body]), position="p")
+    assert sink.flush(timeout=30)
+    sink.close()
+    assert sink.take_committed() == ["p"]
+    [(raw, category, event_id)] = rows(writer.url, DEAD_LETTER_TABLE, "raw_body, category, event_id")
+    assert bytes(raw) == body
+    assert (category, event_id) == claimed
+    assert sum(dead_letters_counted(sink).values()) == 1 and retries(sink) == 0
 
 
 def test_flush_interval_writes_a_partial_batch(writer: Writer) -> None:
@@ -192,13 +299,24 @@ def test_positions_are_reported_only_after_their_batch_commits(pg_url: str, pg_w
     with psycopg.connect(pg_url) as blocker:
         lock_event_tables(blocker)
         sink.add(messages([encode(event()) for _ in range(5)]), position="first")
-        time.sleep(0.3)
+        # The batch is in the warehouse, waiting on the lock: written but not committed.
+        wait_for(lambda: _waiting_on_a_lock(pg_url), timeout=30, what="the write to wait on the lock")
         assert sink.take_committed() == []
         assert count(pg_url, ORDERS) == 0
     assert sink.flush(timeout=10)
     assert sink.take_committed() == ["first"]
     assert count(pg_url, ORDERS) == 5
     sink.close()
+
+
+def _waiting_on_a_lock(pg_url: str) -> bool:
+    database = pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        found = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+            (database,),
+        ).fetchone()
+    return bool(found and found[0])
 
 
 def test_backpressure_when_the_warehouse_stalls_then_drains(pg_url: str, pg_writer: Writer) -> None:
@@ -274,50 +392,84 @@ def test_a_warehouse_refusing_every_write_is_retried_not_dead_lettered(
     _set_read_only(pg_url, True)
     try:
         sink.add(messages([encode(body) for body in events(4)]), position={0: 4})
-        wait_for(lambda: sink.stats.retries >= 2, timeout=20, what="retries while read-only")
+        assert not sink.flush(timeout=0.5)
+        wait_for(lambda: retries(sink) >= 3, timeout=30, what="retries while read-only")
         assert sink.take_committed() == []
-        assert not sink.stats.rejected
+        assert dead_letters_counted(sink) == {}
     finally:
         _set_read_only(pg_url, False)
     assert sink.flush(timeout=30)
     sink.close()
     assert sink.take_committed() == [{0: 4}]
-    assert sum(count(pg_url, spec) for spec in (ORDERS, TELEMETRY, CAMPAIGNS)) == 4
+    assert event_rows(pg_url) == 4
     assert count(pg_url, DEAD_LETTER_TABLE) == 0
 
 
-def test_killed_warehouse_connections_are_retried_and_nothing_is_lost(pg_url: str, pg_writer: Writer) -> None:
-    writer = pg_writer
-    bodies = [encode(body) for body in events(6000)]
-    sink = make_sink(writer, batch_size=200, flush_interval_s=0.01)
-    database = pg_url.rsplit("/", 1)[1]
-    stop = threading.Event()
-    killed: list[int] = []
-
-    def kill_backends() -> None:
-        with psycopg.connect(pg_url, autocommit=True) as admin:
-            while not stop.is_set():
-                result = admin.execute(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
-                    (database,),
-                ).fetchone()
-                killed.append(int(result[0]) if result else 0)
-                time.sleep(0.05)
-
-    killer = threading.Thread(target=kill_backends)
-    killer.start()
-    try:
-        for start in range(0, len(bodies), 100):
-            sink.add(messages(bodies[start : start + 100]))
-            time.sleep(0.002)
-        wait_for(lambda: sink.stats.retries >= 2, timeout=20, what="retries after killed connections")
-    finally:
-        stop.set()
-        killer.join()
+def test_a_missing_table_or_schema_is_retried_never_bisected_into_dead_letters(pg_url: str) -> None:
+    """Issue 12 (1): an error that is not the warehouse refusing rows (no table yet) holds the batch
+    and its position until provisioning fixes it; not one dead letter is made of good events."""
+    writer = open_writer(settings(WAREHOUSE_DATABASE_URL=pg_url))
+    sink = make_sink(writer, batch_size=8)
+    sink.add(messages([encode(body) for body in events(8)]), position="p")
+    wait_for(lambda: retries(sink) >= 3, timeout=30, what="retries while the tables are missing")
+    assert sink.take_committed() == [] and dead_letters_counted(sink) == {}
+    assert sink.last_error is not None and "analytics" in sink.last_error
+    open_writer(settings(WAREHOUSE_DATABASE_URL=pg_url)).provision()
+    assert sink.flush(timeout=30)
     sink.close()
-    assert sum(killed) >= 2
-    assert sum(count(pg_url, spec) for spec in (ORDERS, TELEMETRY, CAMPAIGNS)) == 6000
+    writer.close()
+    assert sink.take_committed() == ["p"]
+    assert event_rows(pg_url) == 8 and count(pg_url, DEAD_LETTER_TABLE) == 0
+
+
+def test_killed_warehouse_connections_are_retried_and_nothing_is_lost(pg_url: str, pg_writer: Writer) -> None:
+    """The writer's connection is killed between two batches (deterministically, not by a racing
+    loop): the next write fails on the dead connection, is retried on a new one, and lands."""
+    bodies = [encode(body) for body in events(200)]
+    sink = make_sink(pg_writer, batch_size=100, flush_interval_s=60)
+    sink.add(messages(bodies[:100]), position="first")
+    assert sink.flush(timeout=30)
+    database = pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND backend_type = 'client backend'",
+            (database,),
+        ).fetchone()
+    assert killed == (1,)
+    sink.add(messages(bodies[100:]), position="second")
+    assert sink.flush(timeout=30)
+    sink.close()
+    assert retries(sink) == 1
+    assert sink.take_committed() == ["first", "second"]
+    assert event_rows(pg_url) == 200
+
+
+def test_after_an_outage_the_write_resumes_as_soon_as_the_warehouse_answers(
+    outage_cluster: ThrowawayPostgres,
+) -> None:
+    """Issue 12 (8): a long backoff must not delay catch-up once the warehouse is back. Time is
+    stepped: the sink is held in a wait several seconds long, the cluster comes back, and the
+    write must commit within about one probe interval of stepped time, not at the end of the wait."""
+    url = outage_cluster.create_database(f"outage_{uuid.uuid4().hex[:10]}")
+    writer = open_writer(settings(WAREHOUSE_DATABASE_URL=url))
+    writer.provision()
+    stepped = SteppedTime()
+    sink = make_sink(writer, stepped, batch_size=10, flush_interval_s=60)
+    outage_cluster.stop()
+    try:
+        sink.add(messages([encode(body) for body in events(10)]), position="p")
+        stepped.wait_until(5.0)  # several failed attempts: the backoff is now seconds long
+        held_at = stepped.hold()
+    finally:
+        outage_cluster.start()
+    stepped.release()
+    assert sink.flush(timeout=60)
+    assert sink.take_committed() == ["p"]
+    assert stepped.now - held_at <= 2 * PROBE_INTERVAL_S, stepped.slept
+    sink.close()
+    writer.close()
+    assert event_rows(url) == 10
 
 
 @pytest.mark.parametrize("batch_size", [1, 3])

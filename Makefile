@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# dbt (the check of the generated dbt sources) gets its own environment: dbt-core 1.11 pins
+# pathspec<0.13 and mypy needs pathspec>=1.0. The tests look for it at .venv/dbt/bin/dbt.
+DBT_VENV := $(VENV)/dbt
 
 .PHONY: install run test lint typecheck unit bench clean
 
@@ -9,6 +12,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[infra,bigquery,pubsub,snowflake,dev]'
+	$(PYTHON) -m venv $(DBT_VENV)
+	$(DBT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DBT_VENV)/bin/python -m pip install --quiet -e '.[dbt]'
 	touch $@
 
 install: $(VENV)/.installed

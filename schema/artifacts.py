@@ -1,4 +1,5 @@
-"""Producer artifacts generated from the models: JSON Schema and the Avro schema of the Pub/Sub topic.
+"""Producer artifacts generated from the models: JSON Schema and the Avro schema of the Pub/Sub topic,
+plus the dbt sources of each warehouse for the analytics team (``schema.dbt``).
 
 The files are committed under ``schema/generated/`` so API developers can read them in review;
 ``python -m schema export`` rewrites them and a test fails when they are stale.
@@ -19,6 +20,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, TypeAdapter
 
+from schema import dbt
 from schema.events import FAMILIES, Actor, EventEnvelope, EventFamily
 from schema.fingerprint import SCHEMA_VERSION
 
@@ -89,7 +91,8 @@ def artifacts() -> dict[str, str]:
     files = {"events.schema.json": json_schema(), "events.avsc": avro_schema()}
     for family in FAMILIES:
         files[f"{family.category.value}.schema.json"] = json_schema((family,), title=family.payload.__name__)
-    return {name: json.dumps(content, indent=2, sort_keys=True) + "\n" for name, content in files.items()}
+    texts = {name: json.dumps(content, indent=2, sort_keys=True) + "\n" for name, content in files.items()}
+    return texts | dbt.artifacts()
 
 
 def stale_artifacts(directory: Path | None = None) -> list[str]:
@@ -109,6 +112,7 @@ def write_artifacts(directory: Path | None = None) -> list[Path]:
     written = []
     for name, content in artifacts().items():
         path = target / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
         written.append(path)
     return written

@@ -1,11 +1,12 @@
-"""Command line of the schema module: ddl, export, diff, lock."""
+"""Command line of the schema module: ddl, export, diff, lock, dbt."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from schema import artifacts, evolution
+from schema import artifacts, dbt, evolution
 from schema.dialects import BIGQUERY, DIALECTS, dialect
 
 
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     ddl.add_argument("--sql", action="store_true", help="BigQuery: print DDL instead of schema JSON")
     ddl.set_defaults(run=_ddl)
 
-    export = commands.add_parser("export", help="write the JSON Schema and Avro artifacts")
+    export = commands.add_parser("export", help="write the JSON Schema, Avro and dbt artifacts")
     export.add_argument("--check", action="store_true", help="fail if the committed artifacts are stale")
     export.set_defaults(run=_export)
 
@@ -81,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     lock = commands.add_parser("lock", help="record the current schema in the lock after an intended change")
     lock.add_argument("--allow-breaking", action="store_true")
     lock.set_defaults(run=_lock)
+
+    sources = commands.add_parser("dbt", help="print dbt sources.yml for the tables, with their data tests")
+    sources.add_argument("--warehouse", choices=sorted(DIALECTS), help="default: the stack's, else postgres")
+    sources.add_argument("--contract", type=Path, help="stack outputs JSON: database and schema")
+    sources.set_defaults(run=lambda args: dbt.print_sources(args.warehouse, args.contract))
     return parser
 
 

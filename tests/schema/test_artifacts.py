@@ -71,6 +71,10 @@ def test_avro_schema_parses_and_round_trips_an_event() -> None:
 def test_artifact_names() -> None:
     assert sorted(artifacts()) == [
         "campaign.interaction.schema.json",
+        "dbt/sources.bigquery.yml",
+        "dbt/sources.duckdb.yml",
+        "dbt/sources.postgres.yml",
+        "dbt/sources.snowflake.yml",
         "driver.telemetry.schema.json",
         "events.avsc",
         "events.schema.json",

@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 # dbt (the check of the generated dbt sources) gets its own environment: dbt-core 1.11 pins
 # pathspec<0.13 and mypy needs pathspec>=1.0. The tests look for it at .venv/dbt/bin/dbt.
 DBT_VENV := $(VENV)/dbt
+# The BigQuery stand-in (bqemulator) pins libraries the project pins differently: its own venv.
+BQ_VENV := .venv-bqemulator
 
 .PHONY: install run test lint typecheck unit bench clean
 
@@ -17,7 +19,13 @@ $(VENV)/.installed: pyproject.toml
 	$(DBT_VENV)/bin/python -m pip install --quiet -e '.[dbt]'
 	touch $@
 
-install: $(VENV)/.installed
+$(BQ_VENV)/.installed: tests/bqemulator/requirements.txt
+	$(PYTHON) -m venv $(BQ_VENV)
+	$(BQ_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BQ_VENV)/bin/python -m pip install --quiet -r tests/bqemulator/requirements.txt
+	touch $@
+
+install: $(VENV)/.installed $(BQ_VENV)/.installed
 
 # The ingest service on the embedded default: memory bus + DuckDB in data/warehouse.duckdb.
 run: install
@@ -48,4 +56,4 @@ bench: $(VENV)/.bench
 	$(PY) bench/bench_rss.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BQ_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from schema import StackOutputs, schema_fingerprint
 from schema.contract import (
+    BIGQUERY_SCHEME,
     DUCKDB_SCHEME,
     POSTGRES_SCHEMES,
     SINK_BATCH_SIZE,
     SINK_FLUSH_INTERVAL_MS,
     BusDriver,
 )
+from schema.dialects import BIGQUERY as bigquery_dialect
 from schema.dialects import DUCKDB as duckdb_dialect
 from schema.dialects import POSTGRES as postgres_dialect
-from schema.exceptions import preview
+from schema.exceptions import IdentifierError, preview
+from schema.identifiers import identifier, project_id
 
 EMBEDDED_DATABASE_FILE = "warehouse.duckdb"
 
@@ -60,11 +64,15 @@ class Settings(BaseSettings):
     )
     database_url: str | None = _env(
         "WAREHOUSE_DATABASE_URL",
-        "postgresql://..., postgres://... or duckdb:///path (unset: embedded DuckDB in INGEST_DATA_DIR)",
+        "postgresql://..., postgres://..., bigquery://PROJECT/DATASET or duckdb:///path "
+        "(unset: embedded DuckDB in INGEST_DATA_DIR)",
         default=None,
     )
     namespace: str | None = _env(
         "WAREHOUSE_SCHEMA", "a schema name (default: analytics on Postgres, main on DuckDB)", default=None
+    )
+    bigquery_dataset: str | None = _env(
+        "BIGQUERY_DATASET", "a BigQuery dataset id (overrides the URL's dataset)", default=None
     )
     data_dir: Path = _env("INGEST_DATA_DIR", "a directory for the embedded DuckDB file", default=Path("data"))
     batch_size: int = _env("EVENT_SINK_BATCH_SIZE", SINK_BATCH_SIZE.accepts, **SINK_BATCH_SIZE.field_args())
@@ -94,11 +102,15 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str | None) -> str | None:
-        if value and not value.startswith((*POSTGRES_SCHEMES, DUCKDB_SCHEME)):
-            raise ValueError("expected a postgresql://, postgres:// or duckdb:/// URL")
+        if value and not value.startswith((*POSTGRES_SCHEMES, DUCKDB_SCHEME, BIGQUERY_SCHEME)):
+            raise ValueError("expected a postgresql://, postgres://, bigquery:// or duckdb:/// URL")
+        if value and value.startswith(BIGQUERY_SCHEME):
+            bigquery_url(value)
         return value or None
 
-    @field_validator("api_token", "kafka_topic", "pubsub_topic", "pubsub_project", "namespace")
+    @field_validator(
+        "api_token", "kafka_topic", "pubsub_topic", "pubsub_project", "namespace", "bigquery_dataset"
+    )
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None
@@ -112,9 +124,11 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def warehouse(self) -> Literal["postgres", "duckdb"]:
+    def warehouse(self) -> Literal["postgres", "duckdb", "bigquery"]:
         if self.database_url and self.database_url.startswith(POSTGRES_SCHEMES):
             return "postgres"
+        if self.database_url and self.database_url.startswith(BIGQUERY_SCHEME):
+            return "bigquery"
         return "duckdb"
 
     @property
@@ -126,6 +140,12 @@ class Settings(BaseSettings):
     def warehouse_namespace(self) -> str:
         if self.namespace:
             return self.namespace
+        if self.warehouse == "bigquery" and self.database_url:
+            return (
+                self.bigquery_dataset
+                or bigquery_url(self.database_url)[1]
+                or bigquery_dialect.DEFAULT_NAMESPACE
+            )
         if self.warehouse == "postgres":
             return postgres_dialect.DEFAULT_NAMESPACE
         return duckdb_dialect.DEFAULT_NAMESPACE
@@ -135,6 +155,18 @@ class Settings(BaseSettings):
         if self.pubsub_subscription:
             return self.pubsub_subscription
         return f"{self.pubsub_topic}-ingest" if self.pubsub_topic else None
+
+
+def bigquery_url(url: str) -> tuple[str, str | None]:
+    """``bigquery://PROJECT/DATASET`` -> (project, dataset or None), validated."""
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        raise ValueError("bigquery://PROJECT/DATASET takes no query parameters")
+    dataset = parts.path.strip("/") or None
+    try:
+        return project_id(parts.netloc), identifier(dataset, "dataset") if dataset else None
+    except IdentifierError as error:
+        raise ValueError(str(error)) from None
 
 
 def _describe(error: ValidationError) -> str:
@@ -183,9 +215,9 @@ def read_contract(path: Path) -> StackOutputs:
 
 def apply_contract(settings: Settings, outputs: StackOutputs) -> Settings:
     """``settings`` with the bus and namespace of the deployed stack."""
-    if outputs.provider not in ("postgres", "duckdb"):
+    if outputs.provider not in ("postgres", "duckdb", "bigquery"):
         raise ConfigError(
-            f"the stack's warehouse is {outputs.provider}; this service writes postgres and duckdb"
+            f"the stack's warehouse is {outputs.provider}; this service writes postgres, bigquery and duckdb"
         )
     if outputs.provider != settings.warehouse:
         raise ConfigError(

@@ -32,6 +32,7 @@ SECRET_MASK = "[secret]"
 # The forms of WAREHOUSE_DATABASE_URL the service writes to (SQLAlchemy's spellings).
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 DUCKDB_SCHEME = "duckdb://"
+BIGQUERY_SCHEME = "bigquery://"
 
 
 @dataclass(frozen=True)

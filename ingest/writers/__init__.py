@@ -11,12 +11,13 @@ from importlib import import_module
 
 from ingest.config import ConfigError, Settings
 from ingest.writers.base import ObservedColumn, ObservedTable, Row, Writer
-from schema.contract import DUCKDB_SCHEME, POSTGRES_SCHEMES
+from schema.contract import BIGQUERY_SCHEME, DUCKDB_SCHEME, POSTGRES_SCHEMES
 
 # URL scheme prefix -> "module:class" of the writer for it.
 _WRITERS: dict[str, str] = {
     **{scheme: "ingest.writers.postgres:PostgresWriter" for scheme in POSTGRES_SCHEMES},
     DUCKDB_SCHEME: "ingest.writers.duckdb:DuckDBWriter",
+    BIGQUERY_SCHEME: "ingest.writers.bigquery:BigQueryWriter",
 }
 
 

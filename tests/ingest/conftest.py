@@ -1,4 +1,5 @@
-"""Real parts for the ingest tests: a Tansu (Kafka protocol) broker, topics, warehouses."""
+"""Real parts for the ingest tests: a Tansu (Kafka protocol) broker, topics, warehouses, and the
+BigQuery stand-in (bqemulator)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.request import urlopen
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from ingest.writers import Writer, open_writer
+from tests.ingest.bigquery_support import BIGQUERY_EMULATOR_PYTHON, BIGQUERY_LAUNCHER, BIGQUERY_PROJECT
 from tests.ingest.outage import ThrowawayPostgres
 from tests.ingest.support import free_port, settings, wait_for
 
@@ -107,3 +110,66 @@ def outage_cluster() -> Iterator[ThrowawayPostgres]:
         yield cluster
     finally:
         cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """bqemulator (in-memory) on free ports for the whole session: its ``http://host:port``."""
+    if not BIGQUERY_EMULATOR_PYTHON.exists():
+        pytest.fail(
+            f"{BIGQUERY_EMULATOR_PYTHON} is missing: `make install` creates the stand-in's virtualenv"
+        )
+    rest, grpc = free_port(), free_port()
+    log = tmp_path_factory.mktemp("bqemulator") / "emulator.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                str(BIGQUERY_EMULATOR_PYTHON),
+                str(BIGQUERY_LAUNCHER),
+                "--rest-port",
+                str(rest),
+                "--grpc-port",
+                str(grpc),
+                "--project",
+                BIGQUERY_PROJECT,
+                "--log-level",
+                "warning",
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=log.parent,
+        )
+    endpoint = f"http://127.0.0.1:{rest}"
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"bqemulator exited ({process.returncode}): {log.read_text()[-2000:]}")
+        try:
+            with urlopen(f"{endpoint}/bigquery/v2/projects/{BIGQUERY_PROJECT}/datasets", timeout=2):
+                return True
+        except OSError:
+            return False
+
+    try:
+        wait_for(up, timeout=120, what="bqemulator")
+        yield endpoint
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+@pytest.fixture
+def bq_url(bigquery_emulator: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh dataset name on the stand-in (created by provisioning), with the emulator host set."""
+    monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", bigquery_emulator)
+    return f"bigquery://{BIGQUERY_PROJECT}/t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def bq_writer(bq_url: str) -> Iterator[Writer]:
+    """A provisioned BigQuery writer on a fresh dataset of the stand-in."""
+    yield from _provisioned(bq_url)

@@ -54,7 +54,11 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
             "rabbitmq",
             "EVENT_BUS_DRIVER='rabbitmq': Input should be 'memory', 'kafka' or 'pubsub'",
         ),
-        ("WAREHOUSE_DATABASE_URL", "mysql://db", "expected a postgresql://, postgres:// or duckdb:/// URL"),
+        (
+            "WAREHOUSE_DATABASE_URL",
+            "mysql://db",
+            "expected a postgresql://, postgres://, bigquery:// or duckdb:/// URL",
+        ),
         ("INGEST_PORT", "70000", "INGEST_PORT='70000'"),
     ],
 )

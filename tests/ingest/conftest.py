@@ -13,7 +13,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from ingest.writers import Writer, open_writer
-from tests.ingest.bigquery_support import BIGQUERY_EMULATOR_PYTHON, BIGQUERY_LAUNCHER, BIGQUERY_PROJECT
+from tests.ingest.bigquery_support import BIGQUERY_EMULATOR_PYTHON, BIGQUERY_LAUNCHER, BIGQUERY_PROJECT, REPO
 from tests.ingest.outage import ThrowawayPostgres
 from tests.ingest.support import free_port, settings, wait_for
 
@@ -116,9 +116,8 @@ def outage_cluster() -> Iterator[ThrowawayPostgres]:
 def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """bqemulator (in-memory) on free ports for the whole session: its ``http://host:port``."""
     if not BIGQUERY_EMULATOR_PYTHON.exists():
-        pytest.fail(
-            f"{BIGQUERY_EMULATOR_PYTHON} is missing: `make install` creates the stand-in's virtualenv"
-        )
+        # `make test` has made it already; a bare pytest run makes it here, the same way, once.
+        subprocess.run(["make", "-C", str(REPO), ".venv-bqemulator/.installed"], check=True)
     rest, grpc = free_port(), free_port()
     log = tmp_path_factory.mktemp("bqemulator") / "emulator.log"
     with log.open("wb") as output:

@@ -3,17 +3,17 @@
 ``Pulumi.yaml`` declares every key with its type, default and description; this model reads them
 all without fallbacks (the Pulumi CLI, and the offline render, apply the defaults), so a default
 lives in one place. Secrets are not fields: they are read as Pulumi secrets (``Secrets``) and
-never become plain strings in the program.
+never become plain strings in the program. ``infra.reading`` reads it from the Pulumi runtime.
 """
 
 from __future__ import annotations
 
-import json
+import ipaddress
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from schema.contract import SINK_BATCH_SIZE, SINK_FLUSH_INTERVAL_MS, BusDriver
@@ -23,19 +23,28 @@ from schema.identifiers import identifier, project_id
 PROJECT = "analytics-warehouse"
 
 WarehouseName = Literal["postgres", "bigquery", "snowflake"]
+# librdkafka's names (``security.protocol``, ``sasl.mechanism``): the ingest client takes them
+# as they are, the Kafka provider through ``infra.bus.KAFKA_PROVIDER_MECHANISM``.
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
 
-# The old guide's environment variables and the config key each one became. The ingest
-# deployment sets these variables from the keys (and a few more of design.md's table).
+# The ingest service's environment variables and the config key each one comes from. The ingest
+# deployment sets these variables from the keys (and the ones ``infra.environment`` derives).
 ENV_FOR_KEY: dict[str, str] = {
     "busDriver": "EVENT_BUS_DRIVER",
     "kafkaTopic": "EVENT_BUS_KAFKA_TOPIC",
     "kafkaBrokers": "KAFKA_BROKERS",
     "kafkaGroup": "EVENT_BUS_KAFKA_GROUP",
+    "kafkaSecurityProtocol": "KAFKA_SECURITY_PROTOCOL",
+    "kafkaSaslMechanism": "KAFKA_SASL_MECHANISM",
+    "kafkaSaslUsername": "KAFKA_SASL_USERNAME",
+    "kafkaSaslPassword": "KAFKA_SASL_PASSWORD",
     "pubsubTopic": "EVENT_BUS_PUBSUB_TOPIC",
     "pubsubProject": "PUBSUB_PROJECT_ID",
     "pubsubSubscription": "EVENT_BUS_PUBSUB_SUBSCRIPTION",
     "warehouseDatabaseUrl": "WAREHOUSE_DATABASE_URL",
+    "postgresSchema": "WAREHOUSE_SCHEMA",
     "eventSinkBatchSize": "EVENT_SINK_BATCH_SIZE",
     "eventSinkFlushIntervalMs": "EVENT_SINK_FLUSH_INTERVAL_MS",
     "bigqueryDataset": "BIGQUERY_DATASET",
@@ -44,16 +53,33 @@ ENV_FOR_KEY: dict[str, str] = {
     "ingestApiToken": "INGEST_API_TOKEN",
 }
 
-SECRET_KEYS = ("warehouseDatabaseUrl", "postgresAdminUrl", "ingestApiToken")
+SECRET_KEYS = (
+    "warehouseDatabaseUrl",
+    "postgresAdminUrl",
+    "ingestApiToken",
+    "kafkaSaslPassword",
+    "snowflakeIngestPrivateKey",
+)
 
-# Connection settings of the explicit Snowflake provider, read from the provider's own namespace
+# Connection settings of the explicit Snowflake providers, read from the provider's own namespace
 # (``snowflake:<key>`` in the stack file) because explicit providers do not read it themselves.
 SNOWFLAKE_PROVIDER_KEYS = ("organizationName", "accountName", "user", "role", "warehouse", "authenticator")
 SNOWFLAKE_PROVIDER_SECRET_KEYS = ("privateKey", "privateKeyPassphrase", "password")
+# Host suffixes that only resolve inside a VPC.
+PRIVATE_SUFFIXES = (".internal", ".local", ".lan", ".corp")
 
 
 class ConfigError(ValueError):
     """The stack configuration is incomplete or inconsistent; the message names the key."""
+
+
+def is_private_host(address: str) -> bool:
+    """A broker Cloud Run can only reach through VPC egress (private IP or internal name)."""
+    host = address.rsplit(":", 1)[0].strip("[]")
+    try:
+        return ipaddress.ip_address(host).is_private
+    except ValueError:
+        return host.endswith(PRIVATE_SUFFIXES)
 
 
 class StackConfig(BaseModel):
@@ -72,12 +98,18 @@ class StackConfig(BaseModel):
     snowflake_database: str
     snowflake_schema: str
     snowflake_stage: str
+    snowflake_security_role: str
+    snowflake_ingest_user: str
+    snowflake_ingest_warehouse: str
     kafka_topic: str
     kafka_brokers: str
     kafka_partitions: int
     kafka_replication_factor: int
     kafka_retention_ms: int
     kafka_group: str
+    kafka_security_protocol: KafkaSecurityProtocol
+    kafka_sasl_mechanism: KafkaSaslMechanism
+    kafka_sasl_username: str
     pubsub_topic: str
     pubsub_project: str
     pubsub_subscription: str
@@ -88,11 +120,15 @@ class StackConfig(BaseModel):
     ingest_mode: Literal["service", "worker-pool"]
     ingest_image: str
     ingest_invokers: list[str]
+    ingest_vpc_network: str
+    ingest_vpc_subnetwork: str
+    ingest_vpc_egress: Literal["PRIVATE_RANGES_ONLY", "ALL_TRAFFIC"]
     event_sink_batch_size: int = Field(**SINK_BATCH_SIZE.field_args())
     event_sink_flush_interval_ms: int = Field(**SINK_FLUSH_INTERVAL_MS.field_args())
 
     @model_validator(mode="after")
     def _complete(self) -> StackConfig:
+        sasl = self.kafka_security_protocol.startswith("SASL_")
         unset = {
             "kafkaBrokers": self.bus_driver == "kafka" and not self.brokers,
             "gcpProject": not self.gcp_project
@@ -100,15 +136,37 @@ class StackConfig(BaseModel):
                 self.provider == "bigquery" or self.ingest_deploy == "cloudrun" or self.bus_driver == "pubsub"
             ),
             "ingestImage": self.ingest_deploy == "cloudrun" and not self.ingest_image,
+            "kafkaSaslMechanism": sasl and not self.kafka_sasl_mechanism,
+            "kafkaSaslUsername": sasl and not self.kafka_sasl_username,
+            "snowflakeIngestUser": self.provider == "snowflake"
+            and self.deployed
+            and not self.snowflake_ingest_user,
+            "snowflakeIngestWarehouse": self.provider == "snowflake"
+            and bool(self.snowflake_ingest_user)
+            and not self.snowflake_ingest_warehouse,
+            "ingestVpcNetwork or ingestVpcSubnetwork": self.deployed
+            and self.bus_driver == "kafka"
+            and any(is_private_host(broker) for broker in self.brokers)
+            and not self.vpc,
         }
         missing = [key for key, is_unset in unset.items() if is_unset]
         if missing:
             raise ValueError(
                 f"missing config {', '.join(missing)} for provider={self.provider}, "
-                f"busDriver={self.bus_driver}, ingestDeploy={self.ingest_deploy}"
+                f"busDriver={self.bus_driver}, kafkaSecurityProtocol={self.kafka_security_protocol}, "
+                f"ingestDeploy={self.ingest_deploy}"
             )
-        if self.ingest_deploy == "cloudrun" and self.bus_driver == "memory" and self.ingest_mode != "service":
-            raise ValueError("busDriver memory receives events over HTTP only: use ingestMode service")
+        if self.kafka_sasl_mechanism and not sasl:
+            raise ValueError(
+                f"kafkaSaslMechanism {self.kafka_sasl_mechanism} needs kafkaSecurityProtocol "
+                "SASL_PLAINTEXT or SASL_SSL"
+            )
+        if self.deployed and self.bus_driver == "memory":
+            raise ValueError(
+                "busDriver memory cannot be deployed (ingestDeploy cloudrun): a Cloud Run instance's disk "
+                "is memory and instances are replaced at will, so the memory bus's local spool would not "
+                "survive and a 202 would not be a promise; use busDriver pubsub or kafka"
+            )
         if not 5 <= self.pubsub_max_delivery_attempts <= 100:
             raise ValueError("pubsubMaxDeliveryAttempts must be within 5..100 (a Pub/Sub limit)")
         public = [member for member in self.ingest_invokers if member in PUBLIC_MEMBERS]
@@ -159,6 +217,10 @@ class StackConfig(BaseModel):
     def deployed(self) -> bool:
         return self.ingest_deploy == "cloudrun"
 
+    @property
+    def vpc(self) -> bool:
+        return bool(self.ingest_vpc_network or self.ingest_vpc_subnetwork)
+
 
 @dataclass(frozen=True)
 class Secrets:
@@ -167,6 +229,8 @@ class Secrets:
     warehouse_url: pulumi.Output[str] | None
     postgres_admin_url: pulumi.Output[str] | None
     ingest_api_token: pulumi.Output[str] | None
+    kafka_sasl_password: pulumi.Output[str] | None = None
+    snowflake_ingest_private_key: pulumi.Output[str] | None = None
 
     @property
     def admin_url(self) -> pulumi.Output[str] | None:
@@ -179,38 +243,28 @@ def config_keys() -> tuple[str, ...]:
     return fields + SECRET_KEYS
 
 
-def _value(config: pulumi.Config, key: str, annotation: Any) -> Any:
-    raw = config.get(key)
-    if raw is None:
-        raise ConfigError(
-            f"config {PROJECT}:{key} is not set; Pulumi.yaml declares its default, so run the program "
-            "through the Pulumi CLI or `python -m infra render`"
-        )
-    return json.loads(raw) if annotation == list[str] and isinstance(raw, str) else raw
+def secret_rules(values: dict[str, Any]) -> dict[str, tuple[bool, bool, str]]:
+    """Per secret key: (required, allowed, why), from the stack's raw values (camelCase keys).
 
-
-def load_config() -> StackConfig:
-    """Read and validate the stack's configuration; errors name the key that is wrong."""
-    config = pulumi.Config(PROJECT)
-    values = {
-        str(info.alias): _value(config, str(info.alias), info.annotation)
-        for info in StackConfig.model_fields.values()
-    }
-    try:
-        return StackConfig.model_validate(values)
-    except ValidationError as error:
-        raise ConfigError(f"invalid stack configuration:\n{error}") from None
-
-
-def load_secrets() -> Secrets:
-    config = pulumi.Config(PROJECT)
-
-    def secret(key: str) -> pulumi.Output[str] | None:
-        # Read the raw value only to tell "unset" from "set": ``Config.get`` would warn on a secret.
-        return config.get_secret(key) if pulumi.runtime.get_config(f"{PROJECT}:{key}") else None
-
-    return Secrets(
-        warehouse_url=secret("warehouseDatabaseUrl"),
-        postgres_admin_url=secret("postgresAdminUrl"),
-        ingest_api_token=secret("ingestApiToken"),
+    The offline render uses it to put a placeholder where a stack must set a secret; the program
+    uses it to refuse a missing one, or one that would be silently ignored.
+    """
+    provider, deploy = values.get("provider"), values.get("ingestDeploy")
+    sasl = values.get("busDriver") == "kafka" and str(values.get("kafkaSecurityProtocol", "")).startswith(
+        "SASL_"
     )
+    return {
+        "warehouseDatabaseUrl": (
+            provider != "bigquery",
+            provider != "bigquery",
+            "the BigQuery URL is derived (bigquery://gcpProject/dataset) and is no secret"
+            if provider == "bigquery"
+            else "the ingest service and the provisioning connect with it",
+        ),
+        "kafkaSaslPassword": (sasl, sasl, "kafkaSecurityProtocol SASL_* authenticates with it"),
+        "snowflakeIngestPrivateKey": (
+            provider == "snowflake" and deploy == "cloudrun",
+            provider == "snowflake",
+            "the deployed Snowflake writer authenticates with this key pair (SNOWFLAKE_JWT)",
+        ),
+    }

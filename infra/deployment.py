@@ -1,36 +1,75 @@
 """The ingest service on Cloud Run, wired from the resources the program declares.
 
-Its environment uses design.md's variable names: bus settings come from the topic and
-subscription resources, the warehouse URL and API token from Secret Manager (never a plain env
-value), and the service starts after the tables exist. Its service account gets only what the
-stack's resources need: the warehouse grant (given by the warehouse container), the subscriber
-role on the ingest subscription (given by the bus), and access to its own secrets (here).
+Its environment (``infra.environment``) uses the service's variable names; secrets reach it
+through Secret Manager, referenced by the version this program wrote, so a rotated value rolls a
+new revision (a ``latest`` reference would leave running revisions on the old value). Its service
+account gets only what the stack's resources need: the warehouse grants (given by the warehouse
+container), the Pub/Sub roles (given by the bus), and access to its own secrets (here). The first
+revision waits for all of them, and for the tables.
 
 - ``service``: HTTP API (``POST /v1/events``); also pulls Pub/Sub when that is the bus. CPU stays
   allocated and one instance stays up, because the sink flushes batches on a timer and the bus
-  consumer runs in the background. Only ``ingestInvokers`` may call it.
+  consumer runs in the background. Only the configured invokers may call it (Cloud Run IAM).
 - ``worker-pool``: a consumer without HTTP (Kafka or Pub/Sub), one instance.
+
+Private addresses (a Postgres on a private IP, ``kafka-*.internal`` brokers) are reachable only
+through VPC egress: ``Vpc`` gives the revision Direct VPC egress on the configured network.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
-
-from infra.bus import Bus
-from infra.config import ENV_FOR_KEY, Secrets, StackConfig
 
 if TYPE_CHECKING:
     from pulumi_gcp.cloudrunv2 import Service, WorkerPool
 
-SERVICE_NAME = "analytics-ingest"
 HTTP_PORT = 8080
-# Not config keys: where the HTTP API binds inside the container.
-INGEST_HOST, INGEST_PORT = "INGEST_HOST", "INGEST_PORT"
 INVOKER_ROLE = "roles/run.invoker"
 SECRET_ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
+SECRET_FILE_MODE = 0o400
+
+
+@dataclass(frozen=True)
+class IdentityArgs:
+    project: str
+    account_id: str
+
+
+@dataclass(frozen=True)
+class Vpc:
+    """Direct VPC egress: the network and/or subnetwork, and which traffic goes through it."""
+
+    network: str
+    subnetwork: str
+    egress: str
+
+
+@dataclass(frozen=True)
+class DeploymentArgs:
+    """Everything the deployment needs, and nothing else.
+
+    ``env``: plain variables; ``secret_env``: variables whose values go to Secret Manager;
+    ``secret_files``: absolute path in the container -> content (a secret mounted read-only, one
+    directory per file); ``after``: what must exist before the first revision starts.
+    """
+
+    project: str
+    region: str
+    name: str
+    mode: Literal["service", "worker-pool"]
+    image: pulumi.Input[str]
+    env: Mapping[str, pulumi.Input[str]]
+    secret_env: Mapping[str, pulumi.Output[str]]
+    secret_files: Mapping[str, pulumi.Output[str]]
+    invokers: tuple[str, ...]
+    protect: bool
+    vpc: Vpc | None
+    after: tuple[pulumi.Resource, ...]
 
 
 class IngestIdentity(pulumi.ComponentResource):
@@ -39,14 +78,14 @@ class IngestIdentity(pulumi.ComponentResource):
     email: pulumi.Output[str]
     member: pulumi.Output[str]
 
-    def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("analytics:ingest:Identity", name, None, opts)
         import pulumi_gcp as gcp
 
         account = gcp.serviceaccount.Account(
             "ingest",
-            account_id=SERVICE_NAME,
-            project=config.gcp_project,
+            account_id=args.account_id,
+            project=args.project,
             display_name="analytics ingest service",
             description="Runs the analytics ingest service; granted only what its stack's resources need.",
             opts=pulumi.ResourceOptions(parent=self),
@@ -56,169 +95,175 @@ class IngestIdentity(pulumi.ComponentResource):
         self.register_outputs({"email": self.email})
 
 
-def plain_env(config: StackConfig, bus: Bus) -> dict[str, pulumi.Input[str]]:
-    """Non-secret variables, from the bus resources where there are some."""
-    env: dict[str, pulumi.Input[str]] = {
-        ENV_FOR_KEY["busDriver"]: config.bus_driver,
-        ENV_FOR_KEY["eventSinkBatchSize"]: str(config.event_sink_batch_size),
-        ENV_FOR_KEY["eventSinkFlushIntervalMs"]: str(config.event_sink_flush_interval_ms),
-    }
-    if config.bus_driver == "kafka" and bus.topic is not None:
-        env[ENV_FOR_KEY["kafkaTopic"]] = bus.topic
-        env[ENV_FOR_KEY["kafkaBrokers"]] = ",".join(config.brokers)
-        env[ENV_FOR_KEY["kafkaGroup"]] = config.kafka_group
-    if config.bus_driver == "pubsub" and bus.topic is not None and bus.subscription is not None:
-        env[ENV_FOR_KEY["pubsubTopic"]] = bus.topic
-        env[ENV_FOR_KEY["pubsubProject"]] = config.pubsub_project_id
-        env[ENV_FOR_KEY["pubsubSubscription"]] = bus.subscription
-    if config.ingest_mode == "service":
-        env[INGEST_HOST] = "0.0.0.0"
-        env[INGEST_PORT] = str(HTTP_PORT)
-    return dict(sorted(env.items()))
+def slug(label: str) -> str:
+    """``WAREHOUSE_DATABASE_URL`` -> ``warehouse-database-url``; a file path without its first
+    directory: ``/secrets/snowflake/rsa_key.p8`` -> ``snowflake-rsa-key-p8``."""
+    parts = label.strip("/").split("/")
+    return "-".join(parts[1:] or parts).lower().replace("_", "-").replace(".", "-")
 
 
-def secret_env(secrets: Secrets) -> dict[str, pulumi.Output[str]]:
-    values = {
-        ENV_FOR_KEY["warehouseDatabaseUrl"]: secrets.warehouse_url,
-        ENV_FOR_KEY["ingestApiToken"]: secrets.ingest_api_token,
-    }
-    return {name: value for name, value in sorted(values.items()) if value is not None}
-
-
-def container_env(env: dict[str, pulumi.Input[str]], secret_refs: dict[str, pulumi.Output[str]]) -> list[Any]:
-    """A container's ``envs`` (the dict form both Cloud Run services and worker pools take):
-    plain values, then secrets as references to the latest version in Secret Manager."""
-    plain = [{"name": name, "value": value} for name, value in env.items()]
-    secret = [
-        {"name": name, "value_source": {"secret_key_ref": {"secret": ref, "version": "latest"}}}
-        for name, ref in secret_refs.items()
-    ]
-    return plain + secret
+@dataclass(frozen=True)
+class _Stored:
+    secret_id: pulumi.Output[str]
+    version: pulumi.Output[str]
 
 
 class IngestDeployment(pulumi.ComponentResource):
-    """Cloud Run service or worker pool running the configured image."""
+    """Cloud Run service or worker pool running ``args.image`` as ``identity``."""
 
     endpoint: pulumi.Output[str] | None
 
     def __init__(
         self,
         name: str,
-        config: StackConfig,
-        secrets: Secrets,
+        args: DeploymentArgs,
         identity: IngestIdentity,
-        bus: Bus,
-        tables: Sequence[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("analytics:ingest:Deployment", name, None, opts)
         import pulumi_gcp as gcp
 
-        self._gcp = gcp
-        self._config = config
-        secret_refs, readable = self._secrets(secret_env(secrets), identity)
-        after = pulumi.ResourceOptions(parent=self, depends_on=[*tables, *readable])
-        envs = container_env(plain_env(config, bus), secret_refs)
-        if config.ingest_mode == "service":
-            service = self._service(envs, identity, after)
+        self._gcp, self._args, self._identity = gcp, args, identity
+        self._readable: list[pulumi.Resource] = []
+        env_refs = {variable: self._store(variable, value) for variable, value in args.secret_env.items()}
+        file_refs = {path: self._store(path, value) for path, value in args.secret_files.items()}
+        after = pulumi.ResourceOptions(parent=self, depends_on=[*args.after, *self._readable])
+        envs = container_env(args.env, env_refs)
+        if args.mode == "service":
+            service = self._service(envs, file_refs, after)
             self.endpoint = service.uri
-            for index, member in enumerate(config.ingest_invokers):
+            for index, member in enumerate(args.invokers):
                 gcp.cloudrunv2.ServiceIamMember(
                     f"invoker-{index}",
-                    project=config.gcp_project,
-                    location=config.gcp_region,
+                    project=args.project,
+                    location=args.region,
                     name=service.name,
                     role=INVOKER_ROLE,
                     member=member,
                     opts=pulumi.ResourceOptions(parent=self),
                 )
         else:
-            self._worker_pool(envs, identity, after)
+            self._worker_pool(envs, file_refs, after)
             self.endpoint = None
         self.register_outputs({"endpoint": self.endpoint})
 
-    def _secrets(
-        self, values: dict[str, pulumi.Output[str]], identity: IngestIdentity
-    ) -> tuple[dict[str, pulumi.Output[str]], list[pulumi.Resource]]:
-        """One Secret Manager secret per secret variable, readable by the service account only."""
-        gcp, config = self._gcp, self._config
-        refs: dict[str, pulumi.Output[str]] = {}
-        readable: list[pulumi.Resource] = []
-        for variable, value in values.items():
-            slug = variable.lower().replace("_", "-")
-            secret = gcp.secretmanager.Secret(
-                slug,
-                secret_id=f"{SERVICE_NAME}-{slug}",
-                project=config.gcp_project,
-                replication=gcp.secretmanager.SecretReplicationArgs(
-                    auto=gcp.secretmanager.SecretReplicationAutoArgs()
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            version = gcp.secretmanager.SecretVersion(
-                f"{slug}-value", secret=secret.id, secret_data=value, opts=pulumi.ResourceOptions(parent=self)
-            )
-            access = gcp.secretmanager.SecretIamMember(
-                f"{slug}-reader",
-                project=config.gcp_project,
-                secret_id=secret.secret_id,
-                role=SECRET_ACCESSOR_ROLE,
-                member=identity.member,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            refs[variable] = secret.secret_id
-            readable.extend([version, access])
-        return refs, readable
+    def _store(self, label: str, value: pulumi.Output[str]) -> _Stored:
+        """One Secret Manager secret per value, readable by the service account only."""
+        gcp, args = self._gcp, self._args
+        name = slug(label)
+        child = pulumi.ResourceOptions(parent=self)
+        secret = gcp.secretmanager.Secret(
+            name,
+            secret_id=f"{args.name}-{name}",
+            project=args.project,
+            replication=gcp.secretmanager.SecretReplicationArgs(
+                auto=gcp.secretmanager.SecretReplicationAutoArgs()
+            ),
+            opts=child,
+        )
+        version = gcp.secretmanager.SecretVersion(
+            f"{name}-value", secret=secret.id, secret_data=value, opts=child
+        )
+        access = gcp.secretmanager.SecretIamMember(
+            f"{name}-reader",
+            project=args.project,
+            secret_id=secret.secret_id,
+            role=SECRET_ACCESSOR_ROLE,
+            member=self._identity.member,
+            opts=child,
+        )
+        self._readable.extend([version, access])
+        return _Stored(secret_id=secret.secret_id, version=version.version)
+
+    def _files(self, file_refs: Mapping[str, _Stored]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Volumes and mounts for the secret files: one volume per file, mounted on its directory."""
+        volumes, mounts = [], []
+        for path, ref in sorted(file_refs.items()):
+            volume = slug(path)
+            item = {"path": posixpath.basename(path), "version": ref.version, "mode": SECRET_FILE_MODE}
+            volumes.append({"name": volume, "secret": {"secret": ref.secret_id, "items": [item]}})
+            mounts.append({"name": volume, "mount_path": posixpath.dirname(path)})
+        return volumes, mounts
+
+    def _vpc(self) -> dict[str, Any] | None:
+        vpc = self._args.vpc
+        if vpc is None:
+            return None
+        interface = {
+            key: value for key, value in (("network", vpc.network), ("subnetwork", vpc.subnetwork)) if value
+        }
+        return {"network_interfaces": [interface], "egress": vpc.egress}
+
+    def _template(
+        self, container: dict[str, Any], volumes: list[dict[str, Any]], **extra: Any
+    ) -> dict[str, Any]:
+        template: dict[str, Any] = {
+            "service_account": self._identity.email,
+            "containers": [container],
+            **extra,
+        }
+        if volumes:
+            template["volumes"] = volumes
+        vpc = self._vpc()
+        if vpc is not None:
+            template["vpc_access"] = vpc
+        return template
 
     def _service(
-        self,
-        envs: list[Any],
-        identity: IngestIdentity,
-        opts: pulumi.ResourceOptions,
+        self, envs: list[dict[str, Any]], file_refs: Mapping[str, _Stored], opts: pulumi.ResourceOptions
     ) -> Service:
-        run, config = self._gcp.cloudrunv2, self._config
+        run, args = self._gcp.cloudrunv2, self._args
+        volumes, mounts = self._files(file_refs)
+        container: dict[str, Any] = {
+            "image": args.image,
+            "ports": {"container_port": HTTP_PORT},
+            "envs": envs,
+            "resources": {"cpu_idle": False},
+        }
+        if mounts:
+            container["volume_mounts"] = mounts
         service: Service = run.Service(
             "ingest",
-            name=SERVICE_NAME,
-            project=config.gcp_project,
-            location=config.gcp_region,
+            name=args.name,
+            project=args.project,
+            location=args.region,
             ingress="INGRESS_TRAFFIC_ALL",
-            deletion_protection=config.protect,
-            template=run.ServiceTemplateArgs(
-                service_account=identity.email,
-                scaling=run.ServiceTemplateScalingArgs(min_instance_count=1),
-                containers=[
-                    run.ServiceTemplateContainerArgs(
-                        image=config.ingest_image,
-                        ports=run.ServiceTemplateContainerPortsArgs(container_port=HTTP_PORT),
-                        envs=envs,
-                        resources=run.ServiceTemplateContainerResourcesArgs(cpu_idle=False),
-                    )
-                ],
-            ),
+            deletion_protection=args.protect,
+            template=self._template(container, volumes, scaling={"min_instance_count": 1}),
             opts=opts,
         )
         return service
 
     def _worker_pool(
-        self,
-        envs: list[Any],
-        identity: IngestIdentity,
-        opts: pulumi.ResourceOptions,
+        self, envs: list[dict[str, Any]], file_refs: Mapping[str, _Stored], opts: pulumi.ResourceOptions
     ) -> WorkerPool:
-        run, config = self._gcp.cloudrunv2, self._config
+        run, args = self._gcp.cloudrunv2, self._args
+        volumes, mounts = self._files(file_refs)
+        container: dict[str, Any] = {"image": args.image, "envs": envs}
+        if mounts:
+            container["volume_mounts"] = mounts
         pool: WorkerPool = run.WorkerPool(
             "ingest",
-            name=SERVICE_NAME,
-            project=config.gcp_project,
-            location=config.gcp_region,
+            name=args.name,
+            project=args.project,
+            location=args.region,
             launch_stage="BETA",
-            deletion_protection=config.protect,
-            scaling=run.WorkerPoolScalingArgs(manual_instance_count=1),
-            template=run.WorkerPoolTemplateArgs(
-                service_account=identity.email,
-                containers=[run.WorkerPoolTemplateContainerArgs(image=config.ingest_image, envs=envs)],
-            ),
+            deletion_protection=args.protect,
+            scaling={"manual_instance_count": 1},
+            template=self._template(container, volumes),
             opts=opts,
         )
         return pool
+
+
+def container_env(
+    env: Mapping[str, pulumi.Input[str]], secret_refs: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """A container's ``envs`` (the dict form both Cloud Run services and worker pools take):
+    plain values, then secrets as references to the version this program stored."""
+    plain = [{"name": name, "value": value} for name, value in sorted(env.items())]
+    secret = [
+        {"name": name, "value_source": {"secret_key_ref": {"secret": ref.secret_id, "version": ref.version}}}
+        for name, ref in sorted(secret_refs.items())
+    ]
+    return plain + secret

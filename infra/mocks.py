@@ -29,6 +29,13 @@ from schema.contract import SECRET_MASK
 SECRET = SECRET_MASK
 DYNAMIC_PROVIDER_KEY = "__provider"
 MOCK_PROJECT_NUMBER = "123456789012"
+MOCK_SECRET_VERSION = "1"
+# The id of each named Pub/Sub resource, as the provider reports it (``projects/P/<collection>/N``).
+PUBSUB_COLLECTIONS = {
+    "gcp:pubsub/topic:Topic": "topics",
+    "gcp:pubsub/subscription:Subscription": "subscriptions",
+    "gcp:pubsub/schema:Schema": "schemas",
+}
 # Provider SDKs fill unset arguments from these variables (PGSSLMODE, SNOWFLAKE_USER, GOOGLE_PROJECT,
 # ...) and Pulumi reads config from PULUMI_CONFIG*: a run must not depend on the reviewer's shell.
 AMBIENT_PREFIXES = ("PG", "SNOWFLAKE_", "KAFKA_", "GOOGLE_", "GCLOUD_", "CLOUDSDK_", "PULUMI_CONFIG")
@@ -130,10 +137,12 @@ class WarehouseMocks(Mocks):
             outputs["uri"] = f"https://{name}-mock.a.run.app"
         elif args.typ == "gcp:secretmanager/secret:Secret":
             outputs["name"] = f"projects/{outputs['project']}/secrets/{outputs['secretId']}"
-        elif args.typ.startswith("gcp:pubsub/"):
-            kind = "topics" if args.typ.endswith(":Topic") else "subscriptions"
+        elif args.typ == "gcp:secretmanager/secretVersion:SecretVersion":
+            # The real provider numbers versions from 1; what matters is that it is an output.
+            outputs["version"] = MOCK_SECRET_VERSION
+        elif args.typ in PUBSUB_COLLECTIONS:
             outputs.setdefault("name", name)
-            return f"projects/{outputs.get('project')}/{kind}/{name}", outputs
+            return f"projects/{outputs.get('project')}/{PUBSUB_COLLECTIONS[args.typ]}/{name}", outputs
         return f"{args.name}-id", outputs
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]

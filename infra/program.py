@@ -12,9 +12,11 @@ from typing import Any
 
 import pulumi
 
+from infra import args
 from infra.bus import Bus
-from infra.config import Secrets, StackConfig, load_config, load_secrets
+from infra.config import Secrets, StackConfig
 from infra.outputs import contract, export
+from infra.reading import check_secrets, load_config, load_secrets
 from infra.warehouse import Warehouse
 from schema.evolution import diff_against_lock
 
@@ -22,20 +24,24 @@ from schema.evolution import diff_against_lock
 def compose(config: StackConfig, secrets: Secrets) -> pulumi.Output[dict[str, Any]]:
     """Declare every resource of the stack and export its outputs; returns the exported contract."""
     diff_against_lock().raise_if_breaking()
+    check_secrets(config, secrets)
+    stack = pulumi.get_stack()
     identity = None
     if config.deployed:
         from infra.deployment import IngestIdentity
 
-        identity = IngestIdentity("ingest-identity", config)
-    writer = identity.member if identity is not None else None
-    bus = Bus("bus", config, subscriber=writer)
-    warehouse = Warehouse("warehouse", config, secrets, writer=writer)
+        identity = IngestIdentity("ingest-identity", args.identity_args(config, stack))
+    member = identity.member if identity is not None else None
+    bus = Bus("bus", args.bus_args(config, secrets, member))
+    warehouse = Warehouse("warehouse", args.warehouse_args(config, secrets), writer=member)
     endpoint = None
     if identity is not None:
         from infra.deployment import IngestDeployment
 
+        parts = warehouse.parts
+        after = (*parts.tables.values(), *parts.grants, *bus.grants)
         deployment = IngestDeployment(
-            "ingest", config, secrets, identity, bus, tables=list(warehouse.parts.tables.values())
+            "ingest", args.deployment_args(config, secrets, stack, bus, after), identity
         )
         endpoint = deployment.endpoint
     values = contract(config, bus, warehouse.parts.catalog, endpoint)

@@ -22,7 +22,7 @@ LINE_WIDTH = 100
 def run(stack_name: str) -> tuple[Run, StackConfig]:
     """Run the program of ``stack_name`` under mocks; returns the run and the stack's config."""
     from infra import program
-    from infra.config import load_config, load_secrets
+    from infra.reading import load_config, load_secrets
 
     captured: list[StackConfig] = []
 

@@ -4,8 +4,9 @@ The offline render and the tests need the configuration a stack's program would 
 file's values over the project's declared defaults, as the strings the CLI passes (JSON for
 numbers, booleans and arrays). Encrypted values cannot be read here; they become a placeholder
 that is still marked secret, so the render shows where a secret goes without knowing it. The
-warehouse URL, which stacks set with ``pulumi config set --secret`` outside the file, gets the
-same placeholder when the file does not set it.
+secrets a stack needs (``infra.config.secret_rules``: the warehouse URL, a SASL password, the
+Snowflake key), which stacks set with ``pulumi config set --secret`` outside the file, get the
+same placeholder when the file does not set them.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from typing import Any
 
 import yaml
 
-from infra.config import PROJECT, SECRET_KEYS
+from infra.config import PROJECT, SECRET_KEYS, secret_rules
 from schema.contract import SECRET_MASK
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_PLACEHOLDER = SECRET_MASK
-REQUIRED_SECRET = "warehouseDatabaseUrl"
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,14 @@ def stack_names(root: Path = ROOT) -> list[str]:
     return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in root.glob("Pulumi.*.yaml"))
 
 
+def _value(text: str) -> Any:
+    """A config string back as the value it encodes (the program's view of it)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def _as_config_string(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
@@ -68,9 +76,12 @@ def load_stack(name: str, root: Path = ROOT) -> StackFile:
             secret_keys.add(full_key)
         else:
             config[full_key] = _as_config_string(value)
-    # Every real stack sets the warehouse URL (`pulumi config set --secret`), never in the file:
-    # render it as the placeholder so reviewers see where it goes. Optional secrets stay unset.
-    required = f"{PROJECT}:{REQUIRED_SECRET}"
-    if not config.get(required):
-        config[required] = SECRET_PLACEHOLDER
+    # Real stacks set their required secrets with `pulumi config set --secret`, never in the file:
+    # render each as the placeholder so reviewers see where it goes. Optional secrets stay unset.
+    ours = {
+        key.split(":", 1)[1]: _value(value) for key, value in config.items() if key.startswith(f"{PROJECT}:")
+    }
+    for key, (required, _, _) in secret_rules(ours).items():
+        if required and not ours.get(key):
+            config[f"{PROJECT}:{key}"] = SECRET_PLACEHOLDER
     return StackFile(name=name, config=dict(sorted(config.items())), secret_keys=tuple(sorted(secret_keys)))

@@ -10,8 +10,7 @@ import importlib
 
 import pulumi
 
-from infra.config import Secrets, StackConfig
-from infra.warehouses import Context, Parts
+from infra.warehouses import Parts, Scope, WarehouseArgs
 
 
 class Warehouse(pulumi.ComponentResource):
@@ -22,12 +21,11 @@ class Warehouse(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        config: StackConfig,
-        secrets: Secrets,
+        args: WarehouseArgs,
         writer: pulumi.Output[str] | None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(f"analytics:warehouse:{config.provider.capitalize()}", name, None, opts)
-        module = importlib.import_module(f"infra.warehouses.{config.provider}")
-        self.parts = module.build(Context(config=config, secrets=secrets, parent=self, writer=writer))
+        super().__init__(f"analytics:warehouse:{args.provider.capitalize()}", name, None, opts)
+        module = importlib.import_module(f"infra.warehouses.{args.provider}")
+        self.parts = module.build(args, Scope(parent=self, writer=writer))
         self.register_outputs({"tables": sorted(self.parts.tables)})

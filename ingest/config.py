@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from schema import StackOutputs, schema_fingerprint
@@ -57,6 +57,15 @@ class Settings(BaseSettings):
         ge=1000,
         le=300_000,
     )
+    # Shared with the Pulumi program's Kafka provider (config kafkaSecurityProtocol, ...).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = _env(
+        "KAFKA_SECURITY_PROTOCOL", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", default="PLAINTEXT"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = _env(
+        "KAFKA_SASL_MECHANISM", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", default=None
+    )
+    kafka_sasl_username: str | None = _env("KAFKA_SASL_USERNAME", "a SASL user name", default=None)
+    kafka_sasl_password: SecretStr | None = _env("KAFKA_SASL_PASSWORD", "a SASL password", default=None)
     pubsub_topic: str | None = _env("EVENT_BUS_PUBSUB_TOPIC", "a Pub/Sub topic id", default=None)
     pubsub_project: str | None = _env("PUBSUB_PROJECT_ID", "a Google Cloud project id", default=None)
     pubsub_subscription: str | None = _env(
@@ -119,6 +128,12 @@ class Settings(BaseSettings):
     def _bus_complete(self) -> Settings:
         if self.bus_driver == "kafka" and not (self.kafka_topic and self.kafka_brokers):
             raise ValueError("EVENT_BUS_DRIVER=kafka needs EVENT_BUS_KAFKA_TOPIC and KAFKA_BROKERS")
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and not (self.kafka_sasl_mechanism and self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs KAFKA_SASL_MECHANISM, "
+                "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
         if self.bus_driver == "pubsub" and not (self.pubsub_topic and self.pubsub_project):
             raise ValueError("EVENT_BUS_DRIVER=pubsub needs EVENT_BUS_PUBSUB_TOPIC and PUBSUB_PROJECT_ID")
         return self

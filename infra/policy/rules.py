@@ -4,7 +4,8 @@
 - outside the unprotected stacks (policy config ``unprotectedStacks``, default ``["dev"]``), every
   table is ``protect``ed and carries its provider's own deletion guard;
 - no IAM member anywhere is ``allUsers`` or ``allAuthenticatedUsers``;
-- no stack output looks like it carries a secret (``schema.contract.looks_secret``).
+- no stack output looks like it carries a secret (``schema.contract.looks_secret``);
+- a deployed ingest service (Cloud Run) uses a durable bus, never ``memory``.
 
 Table names, partition columns and the secret heuristic come from the schema module, so the
 policies and the program cannot disagree.
@@ -33,6 +34,8 @@ BIGQUERY_TABLE = "gcp:bigquery/table:Table"
 SNOWFLAKE_TABLE = "snowflake:index/table:Table"
 POSTGRES_TABLE = "pulumi-python:dynamic/postgres:Table"
 STACK = "pulumi:pulumi:Stack"
+CLOUD_RUN = ("gcp:cloudrunv2/service:Service", "gcp:cloudrunv2/workerPool:WorkerPool")
+BUS_VARIABLE, DEFAULT_BUS, DURABLE_BUSES = "EVENT_BUS_DRIVER", "memory", ("kafka", "pubsub")
 DEFAULT_UNPROTECTED_STACKS = ["dev"]
 
 _SPECS = tables_by_name(TABLES)
@@ -85,6 +88,23 @@ def no_public_members(args: ResourceValidationArgs, report_violation: ReportViol
         report_violation(f"{args.resource_type} {args.name} grants access to {', '.join(public)}", None)
 
 
+def deployed_bus_is_durable(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """A 202 is a promise the event is durable. On Cloud Run the disk is memory and instances are
+    replaced at will, so the memory bus's local spool does not survive: only Kafka or Pub/Sub do."""
+    if args.resource_type not in CLOUD_RUN:
+        return
+    for container in (args.props.get("template") or {}).get("containers") or []:
+        envs = {env.get("name"): env.get("value") for env in container.get("envs") or []}
+        driver = envs.get(BUS_VARIABLE) or DEFAULT_BUS
+        if driver not in DURABLE_BUSES:
+            report_violation(
+                f"{args.name} runs the ingest service on Cloud Run with {BUS_VARIABLE}={driver}: a Cloud Run "
+                "instance's disk is memory and instances are replaced at will, so accepted events would be "
+                f"lost with it; deploy it with a durable bus ({' or '.join(DURABLE_BUSES)})",
+                None,
+            )
+
+
 def no_secret_outputs(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     for resource in args.resources:
         if resource.resource_type != STACK:
@@ -118,6 +138,11 @@ POLICIES: list[Policy] = [
         name="no-public-iam-members",
         description="No IAM binding or access entry names allUsers or allAuthenticatedUsers.",
         validate=no_public_members,
+    ),
+    ResourceValidationPolicy(
+        name="deployed-ingest-has-a-durable-bus",
+        description="A deployed ingest service takes events only onto a bus that survives the instance.",
+        validate=deployed_bus_is_durable,
     ),
     StackValidationPolicy(
         name="no-secret-stack-outputs",

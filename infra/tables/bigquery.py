@@ -9,24 +9,14 @@ replaces) can only change with a new table version, as ``schema.evolution`` enfo
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
 
+from infra.tables import Target
 from schema.dialects import BIGQUERY as bigquery
 from schema.tables import TableSpec
-
-
-@dataclass(frozen=True)
-class Target:
-    """The dataset the tables go in, and whether data is protected."""
-
-    project: str
-    dataset_id: pulumi.Input[str]
-    protected: bool
-    labels: dict[str, str]
 
 
 def table_args(spec: TableSpec) -> dict[str, Any]:
@@ -46,10 +36,10 @@ def table_args(spec: TableSpec) -> dict[str, Any]:
 def declare(spec: TableSpec, target: Target, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
     return gcp.bigquery.Table(
         spec.name,
-        project=target.project,
-        dataset_id=target.dataset_id,
+        project=target.catalog,
+        dataset_id=target.namespace,
         deletion_protection=target.protected,
-        labels=target.labels,
+        labels=dict(target.labels),
         **table_args(spec),
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=target.protected)),
+        opts=target.options(opts),
     )

@@ -20,12 +20,12 @@ renaming it breaks the state of deployed stacks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi.dynamic
 
+from infra.tables import Target
 from schema.dialects import POSTGRES as postgres
 from schema.evolution import SchemaDiff, diff_table
 from schema.exceptions import SchemaEvolutionError
@@ -39,15 +39,6 @@ OUTPUTS = ("url", "namespace", "table", "snapshot", "ddl", "protected")
 
 class ProtectedTableError(RuntimeError):
     """A protected table was asked to be dropped."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where the tables go: the connection (a secret), the schema, and whether data is protected."""
-
-    url: pulumi.Input[str]
-    namespace: str
-    protected: bool
 
 
 def table_inputs(spec: TableSpec, namespace: str, url: Any, protected: bool) -> dict[str, Any]:
@@ -78,14 +69,18 @@ def _evolution(olds: dict[str, Any], news: dict[str, Any]) -> SchemaDiff:
     return SchemaDiff(tuple(diff_table(olds["snapshot"], news["snapshot"])))
 
 
-def _check_existing(connection: Any, props: dict[str, Any]) -> None:
-    """``CREATE TABLE IF NOT EXISTS`` keeps a table that is already there, whatever its shape:
-    refuse to adopt one that lacks columns of the spec, before running any statement."""
+def _existing_columns(connection: Any, props: dict[str, Any]) -> set[str]:
     rows = connection.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
         (props["namespace"], props["table"]),
     ).fetchall()
-    existing = {row[0] for row in rows}
+    return {row[0] for row in rows}
+
+
+def _check_existing(connection: Any, props: dict[str, Any]) -> None:
+    """``CREATE TABLE IF NOT EXISTS`` keeps a table that is already there, whatever its shape:
+    refuse to adopt one that lacks columns of the spec, before running any statement."""
+    existing = _existing_columns(connection, props)
     if not existing:
         return
     missing = [column["name"] for column in props["snapshot"]["columns"] if column["name"] not in existing]
@@ -109,6 +104,29 @@ class PostgresTableProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.CreateResult(
             id_=postgres.qualified(props["table"], props["namespace"]), outs=outs
         )
+
+    def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
+        """What ``pulumi refresh`` (and an ``import_`` resource option) sees: the table as it is.
+
+        A dropped table reads as gone (blank id), so the next ``up`` creates it again; a column
+        dropped by hand leaves the snapshot, so the next ``up`` shows it as an additive change and
+        adds it back (or, for a required column, fails with the evolution report). The inputs are
+        refreshed too, so the next diff compares against what the database holds.
+        """
+        if "url" not in props:
+            raise ValueError(
+                f"cannot read table {id_}: the connection is an input of the program; adopt an existing "
+                "table by declaring it (create() adopts a table that has the spec's columns) or with the "
+                "import_ resource option, not with `pulumi import` alone"
+            )
+        with _connect(props["url"]) as connection:
+            existing = _existing_columns(connection, props)
+        if not existing:
+            return pulumi.dynamic.ReadResult(id_="", outs={})
+        snapshot = dict(props["snapshot"])
+        snapshot["columns"] = [column for column in snapshot["columns"] if column["name"] in existing]
+        outs = {**{key: props[key] for key in OUTPUTS if key in props}, "snapshot": snapshot}
+        return pulumi.dynamic.ReadResult(id_=id_, outs=outs, inputs=dict(outs))
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
         evolution = _evolution(_olds, _news)
@@ -153,8 +171,10 @@ class PostgresTable(pulumi.dynamic.Resource, module="postgres", name="Table"):
 
 def declare(spec: TableSpec, target: Target, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
     """Declare ``spec`` in the target schema, protected outside dev, the URL kept secret."""
-    props = table_inputs(spec, target.namespace, pulumi.Output.secret(target.url), target.protected)
+    if target.connection is None:
+        raise ValueError("Postgres tables need the provisioning connection (Target.connection)")
+    props = table_inputs(spec, target.namespace, pulumi.Output.secret(target.connection), target.protected)
     options = pulumi.ResourceOptions.merge(
-        opts, pulumi.ResourceOptions(protect=target.protected, additional_secret_outputs=["url"])
+        target.options(opts), pulumi.ResourceOptions(additional_secret_outputs=["url"])
     )
     return PostgresTable(spec.name, props, options)

@@ -8,36 +8,38 @@ file format its COPY names) explicitly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_snowflake as snowflake
 
+from infra.tables import Target
 from schema.dialects import SNOWFLAKE as dialect
 from schema.tables import TableSpec
 
 
-@dataclass(frozen=True)
-class Target:
-    """The schema, stage and file format the tables and pipes use, and whether data is protected."""
+def cluster_keys(spec: TableSpec) -> list[str]:
+    """The schema module's CLUSTER BY expressions without identifier quotes.
 
-    database: str
-    namespace: str
-    stage: str
-    file_format: str
-    protected: bool
-    depends_on: tuple[pulumi.Resource, ...]
+    Snowflake stores and returns a clustering key unquoted (``LINEAR(TO_DATE(OCCURRED_AT), ...)``),
+    so a quoted expression would differ from what the provider reads back on every preview. The
+    names are validated upper-case identifiers, for which quoted and unquoted are the same name.
+    """
+    return [key.replace('"', "") for key in dialect.cluster_keys(spec)]
 
 
 def table_args(spec: TableSpec) -> dict[str, Any]:
-    """The inputs the schema module decides (name, columns, cluster keys, key, comment)."""
+    """The inputs the schema module decides (name, columns, cluster keys, comment).
+
+    No ``primary_key``: the provider deprecates it (a warning on every run, and the key may not be
+    attached), and Snowflake would not enforce it anyway; exactly-once comes from the writer's
+    MERGE on the dedup key, which the stack outputs publish.
+    """
     return {
         "name": dialect.name(spec.name),
         "comment": spec.description,
         "columns": [snowflake.TableColumnArgs(**column) for column in dialect.column_specs(spec)],
-        "cluster_bies": dialect.cluster_keys(spec),
-        "primary_key": snowflake.TablePrimaryKeyArgs(keys=[dialect.name(key) for key in spec.primary_key]),
+        "cluster_bies": cluster_keys(spec),
     }
 
 
@@ -48,21 +50,21 @@ def pipe_name(spec: TableSpec) -> str:
 def declare(spec: TableSpec, target: Target, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
     table = snowflake.Table(
         spec.name,
-        database=target.database,
+        database=target.catalog,
         schema=dialect.name(target.namespace),
         **table_args(spec),
-        opts=pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(protect=target.protected, depends_on=list(target.depends_on))
-        ),
+        opts=target.options(opts),
     )
+    if target.catalog is None or target.stage is None or target.file_format is None:
+        raise ValueError("Snowflake pipes need the database, stage and file format (Target)")
     snowflake.Pipe(
         f"{spec.name}-pipe",
-        database=target.database,
+        database=target.catalog,
         schema=dialect.name(target.namespace),
         name=pipe_name(spec),
         comment=f"Loads staged files of {spec.name}.",
         copy_statement=dialect.copy_into(
-            spec, target.namespace, target.stage, target.file_format, target.database
+            spec, target.namespace, target.stage, target.file_format, target.catalog
         ),
         auto_ingest=False,
         # An additive column changes the COPY, and the provider replaces a pipe whose COPY
@@ -70,7 +72,7 @@ def declare(spec: TableSpec, target: Target, opts: pulumi.ResourceOptions) -> pu
         # with it; files still in the stage may then load twice (Snowflake does not enforce the
         # primary key), which is why the stage is for files not yet loaded only.
         opts=pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(depends_on=[table, *target.depends_on], delete_before_replace=True)
+            opts, pulumi.ResourceOptions(depends_on=[table, *target.after], delete_before_replace=True)
         ),
     )
     return table

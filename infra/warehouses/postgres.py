@@ -17,8 +17,9 @@ from urllib.parse import parse_qs, urlsplit
 import pulumi
 import pulumi_postgresql as postgresql
 
+from infra.tables import Target
 from infra.tables import postgres as tables
-from infra.warehouses import Context, Parts
+from infra.warehouses import Parts, PostgresArgs, Scope
 from schema.tables import TABLES
 
 # Per role and object type: all either role ever gets.
@@ -45,14 +46,9 @@ def role_names(namespace: str) -> dict[str, str]:
     return {"writer": f"{namespace}_ingest_writer", "analyst": f"{namespace}_analyst"}
 
 
-def build(context: Context) -> Parts:
-    config = context.config
-    namespace = config.namespace
-    admin_url = context.secrets.admin_url
-    if admin_url is None:
-        raise ValueError(
-            "provider postgres needs warehouseDatabaseUrl (or postgresAdminUrl), set as a secret"
-        )
+def build(args: PostgresArgs, scope: Scope) -> Parts:
+    namespace = args.namespace
+    admin_url = args.admin_url
     settings = admin_url.apply(connection_settings)
 
     def setting(key: str) -> pulumi.Output[Any]:
@@ -67,41 +63,42 @@ def build(context: Context) -> Parts:
         password=setting("password"),
         sslmode=setting("sslmode"),
         superuser=False,
-        opts=context.child(),
+        opts=scope.child(),
     )
     database = setting("database")
-    on_server = context.child(provider=provider)
+    on_server = scope.child(provider=provider)
     schema = postgresql.Schema(
         "namespace",
         name=namespace,
         database=database,
         if_not_exists=True,
         drop_cascade=False,
-        opts=pulumi.ResourceOptions.merge(on_server, pulumi.ResourceOptions(protect=config.protect)),
+        opts=pulumi.ResourceOptions.merge(on_server, pulumi.ResourceOptions(protect=args.protect)),
     )
     names = role_names(namespace)
     roles = {
         kind: postgresql.Role(f"{kind}-role", name=name, login=False, opts=on_server)
         for kind, name in names.items()
     }
-    target = tables.Target(url=admin_url, namespace=namespace, protected=config.protect)
-    declared = {
-        spec.name: tables.declare(spec, target, context.child(depends_on=[schema])) for spec in TABLES
-    }
+    target = Target(
+        catalog=None, namespace=namespace, protected=args.protect, after=(schema,), connection=admin_url
+    )
+    declared = {spec.name: tables.declare(spec, target, scope.child()) for spec in TABLES}
     table_names = sorted(declared)
     after_tables = pulumi.ResourceOptions.merge(
         on_server, pulumi.ResourceOptions(depends_on=list(declared.values()))
     )
+    grants: list[pulumi.Resource] = []
     for kind, role in roles.items():
         privileges = PRIVILEGES[kind]
         # (resource name suffix, object type, the grant's own arguments, options).
-        grants: list[tuple[str, str, dict[str, Any], pulumi.ResourceOptions]] = [
+        plan: list[tuple[str, str, dict[str, Any], pulumi.ResourceOptions]] = [
             ("database", "database", {}, on_server),
             ("schema", "schema", {"schema": schema.name}, on_server),
             ("tables", "table", {"schema": schema.name, "objects": table_names}, after_tables),
         ]
-        for suffix, object_type, arguments, options in grants:
-            postgresql.Grant(
+        for suffix, object_type, arguments, options in plan:
+            grant = postgresql.Grant(
                 f"{kind}-{suffix}",
                 role=role.name,
                 database=database,
@@ -110,6 +107,8 @@ def build(context: Context) -> Parts:
                 opts=options,
                 **arguments,
             )
+            if kind == "writer":
+                grants.append(grant)
     postgresql.DefaultPrivileges(
         "analyst-future-tables",
         role=roles["analyst"].name,
@@ -120,11 +119,10 @@ def build(context: Context) -> Parts:
         privileges=PRIVILEGES["analyst"]["table"],
         opts=on_server,
     )
-    if config.postgres_ingest_login:
-        postgresql.GrantRole(
-            "ingest-login-writer",
-            role=config.postgres_ingest_login,
-            grant_role=roles["writer"].name,
-            opts=on_server,
+    if args.ingest_login:
+        grants.append(
+            postgresql.GrantRole(
+                "ingest-login-writer", role=args.ingest_login, grant_role=roles["writer"].name, opts=on_server
+            )
         )
-    return Parts(tables=declared, catalog=None)
+    return Parts(tables=declared, catalog=None, grants=grants)

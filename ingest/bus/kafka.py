@@ -36,6 +36,17 @@ FETCH_WAIT_MAX_MS = 10
 PREFETCH_KBYTES = 48 * 1024
 
 
+def client_security(settings: Settings) -> dict[str, str]:
+    """librdkafka's TLS/SASL settings, the same the Pulumi program's Kafka provider uses."""
+    security: dict[str, str] = {"security.protocol": settings.kafka_security_protocol}
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        assert settings.kafka_sasl_mechanism and settings.kafka_sasl_username and settings.kafka_sasl_password
+        security["sasl.mechanism"] = settings.kafka_sasl_mechanism
+        security["sasl.username"] = settings.kafka_sasl_username
+        security["sasl.password"] = settings.kafka_sasl_password.get_secret_value()
+    return security
+
+
 class KafkaBus(Bus):
     durable = True
     name = "kafka"
@@ -49,6 +60,7 @@ class KafkaBus(Bus):
         self.brokers = ",".join(settings.kafka_brokers)
         self.group = settings.kafka_group
         self.session_timeout_ms = settings.kafka_session_timeout_ms
+        self.security = client_security(settings)
         self._consumer: Any = None
         self._producer: Any = None
         self._producer_thread: threading.Thread | None = None
@@ -64,6 +76,7 @@ class KafkaBus(Bus):
             self._consumer = self._kafka.Consumer(
                 {
                     "bootstrap.servers": self.brokers,
+                    **self.security,
                     "group.id": self.group,
                     "enable.auto.commit": False,
                     "enable.auto.offset.store": False,
@@ -168,6 +181,7 @@ class KafkaBus(Bus):
             self._producer = self._kafka.Producer(
                 {
                     "bootstrap.servers": self.brokers,
+                    **self.security,
                     "acks": "all",
                     "enable.idempotence": True,
                     "linger.ms": 5,

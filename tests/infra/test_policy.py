@@ -113,6 +113,29 @@ def test_public_members_fail_anywhere_in_the_props() -> None:
     assert len(_violations(rules.no_public_members, access)) == 1
 
 
+def _cloud_run(*envs: dict[str, str]) -> dict[str, Any]:
+    return {"template": {"containers": [{"image": "i", "envs": list(envs)}]}}
+
+
+@pytest.mark.parametrize("driver", ["kafka", "pubsub"])
+def test_a_deployed_service_on_a_durable_bus_passes(driver: str) -> None:
+    args = _args(rules.CLOUD_RUN[0], _cloud_run({"name": "EVENT_BUS_DRIVER", "value": driver}))
+
+    assert _violations(rules.deployed_bus_is_durable, args) == []
+
+
+def test_a_deployed_service_on_the_memory_bus_fails_with_the_reason() -> None:
+    explicit = _args(rules.CLOUD_RUN[1], _cloud_run({"name": "EVENT_BUS_DRIVER", "value": "memory"}))
+    default = _args(rules.CLOUD_RUN[0], _cloud_run({"name": "INGEST_PORT", "value": "8080"}))
+
+    assert _violations(rules.deployed_bus_is_durable, explicit) == [
+        "thing runs the ingest service on Cloud Run with EVENT_BUS_DRIVER=memory: a Cloud Run instance's disk "
+        "is memory and instances are replaced at will, so accepted events would be lost with it; deploy it "
+        "with a durable bus (kafka or pubsub)"
+    ]
+    assert len(_violations(rules.deployed_bus_is_durable, default)) == 1
+
+
 def _stack(outputs: dict[str, Any]) -> StackValidationArgs:
     resource = PolicyResource(
         rules.STACK,
@@ -145,7 +168,12 @@ def test_secret_outputs_fail_for_a_url_with_a_password() -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_programs_resources_pass_every_resource_policy(stack: str, run_of: RunOf) -> None:
     run, _ = run_of(stack)
-    checks = [rules.bigquery_tables_partitioned, rules.tables_deletion_protected, rules.no_public_members]
+    checks = [
+        rules.bigquery_tables_partitioned,
+        rules.tables_deletion_protected,
+        rules.no_public_members,
+        rules.deployed_bus_is_durable,
+    ]
 
     violations = [
         message
@@ -185,9 +213,10 @@ def test_the_pack_runs_in_the_projects_virtualenv() -> None:
 
     assert runtime["name"] == "python"
     assert (pack / runtime["options"]["virtualenv"]).resolve() == ROOT / ".venv"
-    assert {policy.name for policy in rules.POLICIES} >= {
+    assert {policy.name for policy in rules.POLICIES} == {
         "bigquery-event-tables-partitioned",
         "tables-deletion-protected",
         "no-public-iam-members",
+        "deployed-ingest-has-a-durable-bus",
         "no-secret-stack-outputs",
     }

@@ -12,8 +12,8 @@ import pulumi
 import pytest
 
 from infra import program
-from infra.config import load_config, load_secrets
 from infra.mocks import SECRET, configure
+from infra.reading import load_config, load_secrets
 from infra.stackfiles import load_stack
 from schema.contract import StackOutputs, looks_secret, strings
 from schema.evolution import SchemaDelta, SchemaDiff
@@ -31,9 +31,13 @@ TABLE_TYPES = {
 def test_the_example_stacks_cover_every_warehouse_and_bus(run_of: RunOf) -> None:
     pairs = {(config.provider, config.bus_driver) for config in (run_of(stack)[1] for stack in STACKS)}
 
-    assert {"postgres", "bigquery", "snowflake"} <= {provider for provider, _ in pairs}
-    assert {"memory", "kafka", "pubsub"} <= {bus for _, bus in pairs}
-    assert {("bigquery", "pubsub"), ("snowflake", "kafka"), ("postgres", "memory")} <= pairs
+    # The memory bus is for a service run locally (`ingest serve`): no stack deploys it.
+    assert pairs == {
+        ("postgres", "kafka"),
+        ("postgres", "pubsub"),
+        ("bigquery", "pubsub"),
+        ("snowflake", "kafka"),
+    }
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from infra.warehouses.postgres import connection_settings, role_names
 from infra.warehouses.snowflake import PREVIEW_FEATURES
@@ -129,20 +130,33 @@ def test_bigquery_dataset_location_labels_policy_and_ingest_access(run_of: RunOf
     )
 
 
-def test_snowflake_runs_on_an_explicit_provider_with_the_preview_features(run_of: RunOf) -> None:
+def test_snowflake_objects_run_as_sysadmin_and_roles_and_grants_as_securityadmin(run_of: RunOf) -> None:
     run, _ = run_of("prod-snowflake")
-    provider = run.one("pulumi:providers:snowflake", "warehouse")
+    providers = {p.name: p.inputs for p in run.of_type("pulumi:providers:snowflake")}
+    security_types = (
+        "accountRole:AccountRole",
+        "grantPrivilegesToAccountRole:",
+        "grantAccountRole:GrantAccountRole",
+    )
 
-    assert json.loads(provider.inputs["previewFeaturesEnabled"]) == PREVIEW_FEATURES
-    assert {"snowflake_table_resource", "snowflake_pipe_resource"} <= set(PREVIEW_FEATURES)
-    assert provider.inputs["organizationName"] == "LAUNDRY"
-    snowflake_resources = [r for r in run.registrations if r.type.startswith("snowflake:")]
-    assert {r.provider for r in snowflake_resources} == {"warehouse"}
+    assert {name: inputs["role"] for name, inputs in providers.items()} == {
+        "warehouse": "SYSADMIN",
+        "security": "SECURITYADMIN",
+    }
+    for inputs in providers.values():
+        assert json.loads(inputs["previewFeaturesEnabled"]) == PREVIEW_FEATURES
+        assert (inputs["organizationName"], inputs["accountName"]) == ("LAUNDRY", "ANALYTICS")
+    for resource in (r for r in run.registrations if r.type.startswith("snowflake:")):
+        expected = "security" if any(part in resource.type for part in security_types) else "warehouse"
+        assert resource.provider == expected, resource.ref
 
 
-def test_snowflake_tables_have_the_schema_modules_columns_and_cluster_keys(run_of: RunOf) -> None:
+def test_snowflake_tables_have_the_schema_modules_columns_and_unquoted_cluster_keys(run_of: RunOf) -> None:
     run, _ = run_of("prod-snowflake")
+    order = run.one("snowflake:index/table:Table", "analytics_order_lifecycle_events")
 
+    # What Snowflake reads back (unquoted), so a preview shows no perpetual diff.
+    assert order.inputs["clusterBies"] == ["TO_DATE(OCCURRED_AT)", "ORDER_ID", "BRANCH_ID", "CUSTOMER_ID"]
     for table in run.of_type("snowflake:index/table:Table"):
         spec = SPECS[table.name]
         assert table.inputs["name"] == snowflake.name(spec.name)
@@ -150,7 +164,8 @@ def test_snowflake_tables_have_the_schema_modules_columns_and_cluster_keys(run_o
         assert [c["type"] for c in table.inputs["columns"]] == [
             c["type"] for c in snowflake.column_specs(spec)
         ]
-        assert table.inputs["clusterBies"] == snowflake.cluster_keys(spec)
+        assert '"' not in "".join(table.inputs["clusterBies"])
+        assert "primaryKey" not in table.inputs
         assert table.protect is True
 
 
@@ -171,16 +186,77 @@ def test_each_pipe_copies_from_the_stage_and_depends_on_its_table(run_of: RunOf)
             config.snowflake_file_format,
             config.snowflake_database,
         )
-        assert pipe.inputs["copyStatement"].startswith(f'COPY INTO "{config.snowflake_database.upper()}".')
+        assert pipe.inputs["copyStatement"].startswith('COPY INTO "ANALYTICS_DB"."ANALYTICS".')
 
 
-def test_snowflake_writer_and_analyst_grants(run_of: RunOf) -> None:
-    run, config = run_of("prod-snowflake")
-    grants = {g.name: g.inputs for g in run.of_type(SF_GRANT)}
+def _privileges(grant: dict[str, Any]) -> tuple[str, list[str]]:
+    on = grant.get("onAccountObject") or grant.get("onSchema") or grant.get("onSchemaObject")
+    return json.dumps(on, sort_keys=True), sorted(grant["privileges"])
 
-    assert sorted(grants["writer-all-tables"]["privileges"]) == ["INSERT", "SELECT"]
-    assert grants["analyst-all-tables"]["privileges"] == ["SELECT"]
-    assert grants["analyst-future-tables"]["privileges"] == ["SELECT"]
-    assert sorted(grants["writer-stage"]["privileges"]) == ["READ", "WRITE"]
-    assert not any(name.startswith("analyst-") and "INSERT" in g["privileges"] for name, g in grants.items())
-    assert grants["writer-schema"]["onSchema"]["schemaName"] == f"{config.snowflake_database}.ANALYTICS"
+
+def test_the_snowflake_writer_holds_exactly_what_the_writer_needs(run_of: RunOf) -> None:
+    run, _ = run_of("prod-snowflake")
+    writer = run.one("snowflake:index/accountRole:AccountRole", "writer-role").inputs["name"]
+    grants = {g.name: g.inputs for g in run.of_type(SF_GRANT) if g.inputs["accountRoleName"] == writer}
+    schema = "ANALYTICS_DB.ANALYTICS"
+
+    assert writer == "ANALYTICS_INGEST_WRITER"
+    assert {name: _privileges(grant) for name, grant in grants.items()} == {
+        "writer-database": ('{"objectName": "ANALYTICS_DB", "objectType": "DATABASE"}', ["USAGE"]),
+        "writer-warehouse": ('{"objectName": "INGEST_WH", "objectType": "WAREHOUSE"}', ["USAGE"]),
+        "writer-schema": (f'{{"schemaName": "{schema}"}}', ["CREATE TABLE", "USAGE"]),
+        "writer-stage": (
+            f'{{"objectName": "{schema}.KAFKA_STAGE", "objectType": "STAGE"}}',
+            ["READ", "WRITE"],
+        ),
+        "writer-file-format": (
+            f'{{"objectName": "{schema}.KAFKA_STAGE_JSON", "objectType": "FILE FORMAT"}}',
+            ["USAGE"],
+        ),
+        "writer-all-tables": (
+            f'{{"all": {{"inSchema": "{schema}", "objectTypePlural": "TABLES"}}}}',
+            ["INSERT", "SELECT"],
+        ),
+        "writer-future-tables": (
+            f'{{"future": {{"inSchema": "{schema}", "objectTypePlural": "TABLES"}}}}',
+            ["INSERT", "SELECT"],
+        ),
+    }
+
+
+def test_the_snowflake_writer_role_is_granted_to_the_services_user(run_of: RunOf) -> None:
+    run, _ = run_of("prod-snowflake")
+    membership = run.one("snowflake:index/grantAccountRole:GrantAccountRole", "writer-to-ingest-user")
+
+    assert (membership.inputs["roleName"], membership.inputs["userName"]) == (
+        "ANALYTICS_INGEST_WRITER",
+        "INGEST",
+    )
+
+
+def test_snowflake_future_grants_precede_the_tables_and_all_grants_follow_them(run_of: RunOf) -> None:
+    run, _ = run_of("prod-snowflake")
+    tables = run.of_type("snowflake:index/table:Table")
+
+    for kind in ("writer", "analyst"):
+        future = run.one(SF_GRANT, f"{kind}-future-tables")
+        every = run.one(SF_GRANT, f"{kind}-all-tables")
+        assert all(run.depends_on(table, future) for table in tables)
+        assert all(run.depends_on(every, table) for table in tables)
+
+
+def test_the_snowflake_analyst_only_reads(run_of: RunOf) -> None:
+    run, _ = run_of("prod-snowflake")
+    analyst = run.one("snowflake:index/accountRole:AccountRole", "analyst-role").inputs["name"]
+    privileges = {
+        g.name: sorted(g.inputs["privileges"])
+        for g in run.of_type(SF_GRANT)
+        if g.inputs["accountRoleName"] == analyst
+    }
+
+    assert privileges == {
+        "analyst-database": ["USAGE"],
+        "analyst-schema": ["USAGE"],
+        "analyst-all-tables": ["SELECT"],
+        "analyst-future-tables": ["SELECT"],
+    }

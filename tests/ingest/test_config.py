@@ -115,3 +115,43 @@ def test_a_contract_from_another_schema_or_warehouse_is_refused(tmp_path: Path) 
     path.write_text('{"provider": "postgres"}')
     with pytest.raises(ConfigError, match="not valid stack outputs"):
         load_settings(path)
+
+
+def test_kafka_tls_and_sasl_reach_the_client_as_librdkafka_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest.bus.kafka import client_security
+
+    for name, value in {
+        "EVENT_BUS_DRIVER": "kafka",
+        "EVENT_BUS_KAFKA_TOPIC": "analytics-events",
+        "KAFKA_BROKERS": "kafka-0.internal:9092",
+        "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "KAFKA_SASL_USERNAME": "analytics-ingest",
+        "KAFKA_SASL_PASSWORD": "s3cret-value",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+
+    assert client_security(settings) == {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "analytics-ingest",
+        "sasl.password": "s3cret-value",
+    }
+    assert "s3cret-value" not in repr(settings)
+
+
+def test_plaintext_kafka_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest.bus.kafka import client_security
+
+    monkeypatch.delenv("KAFKA_SECURITY_PROTOCOL", raising=False)
+
+    assert client_security(load_settings()) == {"security.protocol": "PLAINTEXT"}
+
+
+def test_sasl_without_credentials_names_the_missing_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.delenv("KAFKA_SASL_PASSWORD", raising=False)
+
+    with pytest.raises(ConfigError, match="KAFKA_SECURITY_PROTOCOL=SASL_SSL needs KAFKA_SASL_MECHANISM"):
+        load_settings()

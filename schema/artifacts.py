@@ -12,16 +12,18 @@ Pub/Sub topic with this schema encode those two fields as JSON text.
 from __future__ import annotations
 
 import json
+import types
 import typing
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Union
 from uuid import UUID
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, TypeAdapter
 
 from schema import dbt
-from schema.events import FAMILIES, Actor, EventEnvelope, EventFamily
+from schema.events import FAMILIES, Actor, EventEnvelope, EventFamily, Payload
 from schema.fingerprint import SCHEMA_VERSION
 
 AVRO_NAMESPACE = "com.laundry.analytics"
@@ -40,27 +42,38 @@ def json_schema(
     return {"$schema": JSON_SCHEMA_DIALECT, "title": title, "x-schema-version": SCHEMA_VERSION, **schema}
 
 
+# Python types of the envelope's fields and their Avro types. Timestamps stay RFC 3339 text so the
+# Avro JSON encoding matches the wire format; free-form objects (``context``, ``payload``) are JSON
+# text, since Avro has no schemaless JSON type.
+_AVRO_SCALARS: dict[Any, str] = {str: "string", int: "long", float: "double", AwareDatetime: "string"}
+_JSON_TEXT = (dict, Payload)
+
+
 def _avro_type(annotation: Any, name: str) -> Any:
-    origin = typing.get_origin(annotation)
-    if origin in (Union, __import__("types").UnionType):
+    """The Avro type of one field; a type without a mapping is an error, never a guess."""
+    if typing.get_origin(annotation) in (Union, types.UnionType):
         members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(members) != 1:
+            raise TypeError(f"field {name}: no Avro type for the union {annotation!r}")
         return ["null", _avro_type(members[0], name)]
     while typing.get_origin(annotation) is Annotated:
         annotation = typing.get_args(annotation)[0]
-    if annotation is UUID:
+    base = typing.get_origin(annotation) or annotation
+    if base is UUID:
         return {"type": "string", "logicalType": "uuid"}
-    if annotation is int:
-        return "long"
-    if annotation is float:
-        return "double"
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel) and annotation is Actor:
-        return _avro_record(annotation, "Actor")
-    # strings, enums, RFC 3339 timestamps (kept as text so the JSON encoding matches the wire
-    # format), and the free-form objects (JSON text).
-    return "string"
+    if base in _AVRO_SCALARS:
+        return _AVRO_SCALARS[base]
+    if isinstance(base, type) and issubclass(base, StrEnum):
+        return "string"
+    if isinstance(base, type) and issubclass(base, _JSON_TEXT):
+        return "string"
+    if base is Actor:
+        return avro_record(Actor, "Actor")
+    raise TypeError(f"field {name}: no Avro type for {annotation!r}")
 
 
-def _avro_record(model: type[BaseModel], name: str) -> dict[str, Any]:
+def avro_record(model: type[BaseModel], name: str) -> dict[str, Any]:
+    """An Avro record of ``model``'s fields, in declaration order."""
     fields = []
     for field_name, info in model.model_fields.items():
         entry: dict[str, Any] = {"name": field_name, "type": _avro_type(info.annotation, field_name)}
@@ -77,7 +90,7 @@ def _avro_record(model: type[BaseModel], name: str) -> dict[str, Any]:
 
 
 def avro_schema() -> dict[str, Any]:
-    record = _avro_record(EventEnvelope, "AnalyticsEvent")
+    record = avro_record(EventEnvelope, "AnalyticsEvent")
     record["doc"] = f"Analytics event envelope, schema version {SCHEMA_VERSION}."
     return record
 

@@ -1,8 +1,13 @@
-"""Fixtures shared by every test package: a fresh database on the real local Postgres."""
+"""Fixtures shared by every test package: a fresh database on the real local Postgres, and a
+fakesnow server standing in for Snowflake."""
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -28,3 +33,32 @@ def pg_url() -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def fakesnow_port() -> Iterator[int]:
+    """fakesnow's HTTP server (Snowflake's SQL on DuckDB; no Snowflake runs here), for the session.
+
+    A real ``snowflake.connector`` reaches it with ``host=127.0.0.1, port=…, protocol=http``."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fakesnow", "-s", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the fakesnow server did not start") from None
+                time.sleep(0.05)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import fastavro
 import jsonschema
 import pytest
+from pydantic import BaseModel
 
 from schema import parse_event
-from schema.artifacts import artifacts, avro_schema, generated_dir, stale_artifacts, write_artifacts
+from schema.artifacts import avro_record, avro_schema, generated_dir, stale_artifacts, write_artifacts
 from tests.schema.events import PAYLOADS, raw, sample
+
+NO_DEFAULT = object()
 
 
 def test_committed_artifacts_are_fresh() -> None:
@@ -68,15 +72,53 @@ def test_avro_schema_parses_and_round_trips_an_event() -> None:
     assert parse_event(raw(restored)).payload.model_dump(exclude_unset=True) == body["payload"]
 
 
-def test_artifact_names() -> None:
-    assert sorted(artifacts()) == [
-        "campaign.interaction.schema.json",
-        "dbt/sources.bigquery.yml",
-        "dbt/sources.duckdb.yml",
-        "dbt/sources.postgres.yml",
-        "dbt/sources.snowflake.yml",
-        "driver.telemetry.schema.json",
-        "events.avsc",
-        "events.schema.json",
-        "order.lifecycle.schema.json",
-    ]
+# The Avro envelope as the contract (docs/contract.md) describes it, written out by hand:
+# (field, Avro type, default). Timestamps are RFC 3339 text; context and payload JSON text.
+AVRO_FIELDS: list[tuple[str, Any, Any]] = [
+    ("event_id", {"type": "string", "logicalType": "uuid"}, NO_DEFAULT),
+    ("category", "string", NO_DEFAULT),
+    ("name", "string", NO_DEFAULT),
+    ("occurred_at", "string", NO_DEFAULT),
+    ("source", "string", NO_DEFAULT),
+    ("schema_version", "long", 1),
+    (
+        "actor",
+        [
+            "null",
+            {
+                "type": "record",
+                "name": "Actor",
+                "namespace": "com.laundry.analytics",
+                "fields": [
+                    {
+                        "name": "type",
+                        "type": "string",
+                        "doc": "Kind of actor, e.g. customer, driver, staff, system.",
+                    },
+                    {"name": "id", "type": "string", "doc": "Identifier of the actor within its kind."},
+                ],
+            },
+        ],
+        None,
+    ),
+    ("context", "string", NO_DEFAULT),
+    ("payload", "string", NO_DEFAULT),
+]
+
+
+def test_avro_schema_has_the_contracts_fields_types_and_defaults() -> None:
+    schema = avro_schema()
+    assert (schema["type"], schema["name"], schema["namespace"]) == (
+        "record",
+        "AnalyticsEvent",
+        "com.laundry.analytics",
+    )
+    assert [(f["name"], f["type"], f.get("default", NO_DEFAULT)) for f in schema["fields"]] == AVRO_FIELDS
+
+
+def test_avro_refuses_a_type_it_has_no_mapping_for() -> None:
+    class Tagged(BaseModel):
+        tags: list[str]
+
+    with pytest.raises(TypeError, match=r"field tags: no Avro type for list\[str\]"):
+        avro_record(Tagged, "Tagged")

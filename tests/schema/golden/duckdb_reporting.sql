@@ -1,0 +1,71 @@
+CREATE SCHEMA IF NOT EXISTS "reporting";
+CREATE TABLE IF NOT EXISTS "reporting"."analytics_order_lifecycle_events" (
+  "event_id" UUID NOT NULL,
+  "event_name" VARCHAR NOT NULL,
+  "occurred_at" TIMESTAMPTZ NOT NULL,
+  "received_at" TIMESTAMPTZ NOT NULL,
+  "source" VARCHAR NOT NULL,
+  "schema_version" BIGINT NOT NULL,
+  "actor_type" VARCHAR,
+  "actor_id" VARCHAR,
+  "context" JSON NOT NULL,
+  "payload" JSON NOT NULL,
+  "order_id" VARCHAR NOT NULL,
+  "branch_id" VARCHAR,
+  "customer_id" VARCHAR,
+  "driver_id" VARCHAR,
+  "status" VARCHAR,
+  "delivery_status" VARCHAR,
+  PRIMARY KEY ("event_id")
+);
+CREATE TABLE IF NOT EXISTS "reporting"."analytics_driver_telemetry_events" (
+  "event_id" UUID NOT NULL,
+  "event_name" VARCHAR NOT NULL,
+  "occurred_at" TIMESTAMPTZ NOT NULL,
+  "received_at" TIMESTAMPTZ NOT NULL,
+  "source" VARCHAR NOT NULL,
+  "schema_version" BIGINT NOT NULL,
+  "actor_type" VARCHAR,
+  "actor_id" VARCHAR,
+  "context" JSON NOT NULL,
+  "payload" JSON NOT NULL,
+  "driver_id" VARCHAR NOT NULL,
+  "order_id" VARCHAR,
+  "latitude" DOUBLE NOT NULL,
+  "longitude" DOUBLE NOT NULL,
+  "accuracy_m" DOUBLE,
+  "speed_kmh" DOUBLE,
+  "heading_deg" DOUBLE,
+  PRIMARY KEY ("event_id")
+);
+CREATE TABLE IF NOT EXISTS "reporting"."analytics_campaign_interaction_events" (
+  "event_id" UUID NOT NULL,
+  "event_name" VARCHAR NOT NULL,
+  "occurred_at" TIMESTAMPTZ NOT NULL,
+  "received_at" TIMESTAMPTZ NOT NULL,
+  "source" VARCHAR NOT NULL,
+  "schema_version" BIGINT NOT NULL,
+  "actor_type" VARCHAR,
+  "actor_id" VARCHAR,
+  "context" JSON NOT NULL,
+  "payload" JSON NOT NULL,
+  "template_key" VARCHAR NOT NULL,
+  "campaign_id" VARCHAR,
+  "plan_id" VARCHAR,
+  "channel" VARCHAR,
+  "customer_id" VARCHAR,
+  "outcome" VARCHAR,
+  PRIMARY KEY ("event_id")
+);
+CREATE TABLE IF NOT EXISTS "reporting"."analytics_dead_letter_events" (
+  "dead_letter_id" UUID NOT NULL,
+  "received_at" TIMESTAMPTZ NOT NULL,
+  "origin" VARCHAR NOT NULL,
+  "category" VARCHAR,
+  "event_id" VARCHAR,
+  "error_field" VARCHAR,
+  "error_rule" VARCHAR NOT NULL,
+  "error" VARCHAR NOT NULL,
+  "raw_body" BLOB NOT NULL,
+  PRIMARY KEY ("dead_letter_id")
+);

@@ -48,12 +48,13 @@ $(VENV)/.bench: $(VENV)/.installed
 	touch $@
 
 # Benchmarks are not tests: each prints its figures and the ratio to a baseline of the same run.
-bench: $(VENV)/.bench
+bench: $(VENV)/.bench $(BQ_VENV)/.installed
 	$(PY) bench/bench_render.py
 	$(PY) bench/bench_sink.py
 	$(PY) bench/bench_kafka.py
 	$(PY) bench/bench_dlt.py
 	$(PY) bench/bench_rss.py
+	$(PY) bench/bench_bigquery.py
 
 clean:
 	rm -rf $(VENV) $(BQ_VENV) .pytest_cache .mypy_cache .ruff_cache

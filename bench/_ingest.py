@@ -1,7 +1,7 @@
 """Shared parts of the ingest benchmarks: events, a fresh database, a Tansu broker, printing.
 
 Benchmarks are not tests: they print figures and the ratio to a baseline measured in the same run,
-and assert nothing. Events look like design.md's measurements: ~450-byte payloads, all families.
+and assert nothing. Events are ~450-byte payloads over all families, as in the baselines of docs/ingest.md.
 """
 
 from __future__ import annotations

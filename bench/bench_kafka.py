@@ -2,7 +2,7 @@
 
 Throughput: the topic is filled first, then the service consumes it; the rate is measured from
 the first committed row to the last (group join time excluded, it is printed separately). The
-baseline, in the same process, is the hand-written consumer design.md describes: batches of
+baseline, in the same process, is a minimal hand-written consumer: batches of
 5,000, validation, COPY -> temp + ON CONFLICT, offsets committed after the transaction, decoding
 and writing in turn. Latency: events are produced at a steady rate while the service runs; the
 time from handing an event to the producer to the commit of the transaction holding its row,
@@ -83,7 +83,7 @@ def baseline_throughput(broker: str, topic: str, url: str, total: int) -> float:
     )
     consumer.subscribe([topic])
     writer = PostgresWriter(url, dialect.DEFAULT_NAMESPACE)
-    writer._safe_batches = 1 << 30  # the COPY -> temp + ON CONFLICT path only, as design.md measured
+    writer._safe_batches = 1 << 30  # the COPY -> temp + ON CONFLICT path only, as the baseline writes
     done = 0
     first = None
     while done < total:

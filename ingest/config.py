@@ -1,4 +1,4 @@
-"""Configuration of the ingest service: the old guide's environment variables, or the stack outputs.
+"""Configuration of the ingest service: the environment variables of docs/contract.md, or the stack outputs.
 
 Every field is read from the environment variable of the same (upper-case) name, so an error can
 name the variable an operator has to fix, and say what it accepts, instead of a Python field name.

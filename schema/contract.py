@@ -74,22 +74,24 @@ def looks_secret(value: str) -> bool:
     return any(pattern.search(value) for pattern in _SECRET_PATTERNS)
 
 
-MASK = "***"
 # What ``mask_secrets`` replaces: the same three kinds of credential ``looks_secret`` detects.
 _MASKED = (
-    (re.compile(r"(://[^/@\s:]*:)[^/@\s]+@"), rf"\g<1>{MASK}@"),
+    (re.compile(r"(://[^/@\s:]*:)[^/@\s]+@"), rf"\g<1>{SECRET_MASK}@"),
     (
         re.compile(
             r"(?i)((?:password|passwd|secret|token|private[_-]?key|api[_-]?key)\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s&;,'\"]+)"
         ),
-        rf"\g<1>{MASK}",
+        rf"\g<1>{SECRET_MASK}",
     ),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S), MASK),
+    (
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S),
+        SECRET_MASK,
+    ),
 )
 
 
 def mask_secrets(text: str) -> str:
-    """``text`` with every credential ``looks_secret`` would find replaced by ``***``: the one mask
+    """``text`` with every credential ``looks_secret`` would find replaced by ``SECRET_MASK``: the one mask
     for anything printed (errors, banners, logs, readiness)."""
     for pattern, replacement in _MASKED:
         text = pattern.sub(replacement, text)

@@ -6,7 +6,7 @@ from enum import StrEnum
 class LogicalType(StrEnum):
     """A warehouse-neutral column type; each dialect module owns its mapping of these.
 
-    ``bytes`` is not in design.md's table: the dead-letter table needs it to keep raw bodies that
+    ``bytes`` is for the dead-letter table only (docs/contract.md): it keeps raw bodies that
     are not valid UTF-8 (Postgres ``bytea``, BigQuery ``BYTES``, Snowflake ``BINARY``, DuckDB ``BLOB``).
     """
 

@@ -2,8 +2,8 @@
 analyst read-only role with default privileges on future tables, and the tables (dynamic provider).
 
 The writer also gets CONNECT and TEMPORARY on the database: the sink loads a batch by COPY into a
-temporary table, then INSERT ... ON CONFLICT DO NOTHING into the table (design.md's fastest
-exactly-once path). Roles are NOLOGIN groups: logins are people's and services' business;
+temporary table, then INSERT ... ON CONFLICT DO NOTHING into the table (the fastest exactly-once
+path measured here, docs/ingest.md). Roles are NOLOGIN groups: logins are people's and services' business;
 ``postgresIngestLogin`` makes an existing login a member of the writer role. pulumi-postgresql
 runs on an explicit provider built from the provisioning URL (a secret), so the tables and the
 grants use one server.

@@ -1,4 +1,4 @@
-"""Configuration: the old guide's variables, errors that name them, and the stack-outputs contract."""
+"""Configuration: the contract's variables (docs/contract.md), errors that name them, and the stack outputs."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from schema import EVENT_TABLES, BusContract, StackOutputs, build_contract, schema_fingerprint
-from schema.contract import Provider, looks_secret
+from schema.contract import Provider, looks_secret, mask_secrets, strings
 
 KAFKA = BusContract(
     driver="kafka",
@@ -93,3 +93,25 @@ def test_secret_looking_outputs_are_refused() -> None:
 )
 def test_looks_secret(value: str, secret: bool) -> None:
     assert looks_secret(value) is secret
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        (
+            "connection to postgresql://warehouse:hunter2@db:5432/w failed",
+            "connection to postgresql://warehouse:[secret]@db:5432/w failed",
+        ),
+        ("login failed: password=hunter2; retrying", "login failed: password=[secret]; retrying"),
+        ("token: 'abc def' rejected", "token: [secret] rejected"),
+        ("key -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY----- bad", "key [secret] bad"),
+        ("nothing secret at localhost:9092", "nothing secret at localhost:9092"),
+    ],
+)
+def test_mask_secrets_replaces_each_credential_with_the_one_mask(text: str, masked: str) -> None:
+    assert mask_secrets(text) == masked
+
+
+def test_strings_yields_every_string_with_its_path() -> None:
+    value = {"a": {"b": ["x", 1, ("y", {"c": "z"})]}, "d": None, "e": "w"}
+    assert list(strings(value)) == [("a.b[0]", "x"), ("a.b[2][0]", "y"), ("a.b[2][1].c", "z"), ("e", "w")]

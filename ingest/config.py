@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     pubsub_subscription: str | None = _env(
         "EVENT_BUS_PUBSUB_SUBSCRIPTION", "a Pub/Sub subscription id (default <topic>-ingest)", default=None
     )
+    pubsub_max_lease_s: int = _env(
+        "EVENT_BUS_PUBSUB_MAX_LEASE_S",
+        "seconds a pulled message stays leased while unacknowledged, 600 to 604800",
+        default=86_400,
+        ge=600,
+        le=604_800,
+    )
     database_url: str | None = _env(
         "WAREHOUSE_DATABASE_URL",
         "postgresql://..., postgres://..., bigquery://PROJECT/DATASET or duckdb:///path "

@@ -1,8 +1,7 @@
 """Bus drivers: where events come from (and where ``POST /v1/events`` puts them).
 
 One interface (``base.Bus``), one module per driver, chosen by ``EVENT_BUS_DRIVER`` and imported
-lazily so the memory driver never loads confluent-kafka. The ``pubsub`` driver joins as
-``pubsub.py`` with one line in ``_DRIVERS``.
+lazily so the memory driver never loads confluent-kafka or google-cloud-pubsub.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from ingest.config import ConfigError, Settings
 _DRIVERS: dict[str, str] = {
     "memory": "ingest.bus.memory:MemoryBus",
     "kafka": "ingest.bus.kafka:KafkaBus",
+    "pubsub": "ingest.bus.pubsub:PubSubBus",
 }
 
 

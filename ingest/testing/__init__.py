@@ -1,0 +1,1 @@
+"""Stand-ins the tests and benchmarks both start (not used by the service itself)."""

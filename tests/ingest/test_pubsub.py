@@ -1,0 +1,278 @@
+"""Pub/Sub (Google's emulator, started by the session) into Postgres: end to end, the wire format,
+crash recovery, warehouse outages, HTTP publishing, missing resources."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from ingest.bus import pubsub as pubsub_bus
+from ingest.bus.pubsub import PubSubBus
+from ingest.config import ConfigError
+from ingest.http import create_app
+from ingest.service import Service
+from ingest.testing import pubsub_emulator
+from ingest.testing.pubsub_emulator import create_subscription, create_topic, publish
+from ingest.writers import open_writer
+from schema import DEAD_LETTER_TABLE, EVENT_TABLES
+from tests.ingest.support import count, encode, event, events, free_port, rows, settings, wait_for
+
+PROJECT = "analytics-test"
+README = Path(__file__).resolve().parents[2] / "README.md"
+INVALID = [b"not json", encode(event(schema_version="1")), b'{"category": "x"}', b"\xff\xfe"]
+
+
+@dataclass(frozen=True)
+class Names:
+    topic: str
+    subscription: str  # the service's default: <topic>-ingest
+    dead_letter_topic: str
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[str]:
+    with pubsub_emulator.emulator() as address:
+        yield address
+
+
+@pytest.fixture
+def bus(emulator: str) -> Names:
+    """A topic, its dead-letter topic and the ingest subscription, as the Pulumi program makes them."""
+    topic = f"events-{uuid.uuid4().hex[:10]}"
+    names = Names(topic, f"{topic}-ingest", f"{topic}-dead-letter")
+    create_topic(PROJECT, names.topic)
+    create_topic(PROJECT, names.dead_letter_topic)
+    create_subscription(PROJECT, names.topic, names.subscription, dead_letter_topic=names.dead_letter_topic)
+    return names
+
+
+def pubsub_env(names: Names, pg_url: str) -> dict[str, str]:
+    return {
+        "EVENT_BUS_DRIVER": "pubsub",
+        "EVENT_BUS_PUBSUB_TOPIC": names.topic,
+        "PUBSUB_PROJECT_ID": PROJECT,
+        "WAREHOUSE_DATABASE_URL": pg_url,
+    }
+
+
+def service(names: Names, pg_url: str, **overrides: Any) -> Service:
+    env = pubsub_env(names, pg_url)
+    env.update({key: str(value) for key, value in overrides.items()})
+    return Service(settings(**env))
+
+
+def provisioned(pg_url: str) -> None:
+    writer = open_writer(settings(WAREHOUSE_DATABASE_URL=pg_url))
+    writer.provision()
+    writer.close()
+
+
+def event_rows(pg_url: str) -> int:
+    return sum(count(pg_url, spec) for spec in EVENT_TABLES.values())
+
+
+def stored_ids(pg_url: str) -> set[str]:
+    return {str(event_id) for spec in EVENT_TABLES.values() for (event_id,) in rows(pg_url, spec, "event_id")}
+
+
+def ids_of(bodies: list[bytes]) -> set[str]:
+    return {str(json.loads(body)["event_id"]) for body in bodies}
+
+
+def redelivered_within(names: Names, seconds: float) -> int:
+    """How many messages a fresh subscriber receives within ``seconds``: anything the service left
+    unacknowledged comes back once the lease it held runs out (the library leases for 10 s)."""
+    import google.cloud.pubsub_v1 as pubsub_v1
+
+    received: list[str] = []
+    subscriber: Any = pubsub_v1.SubscriberClient()
+    path = f"projects/{PROJECT}/subscriptions/{names.subscription}"
+
+    def take(message: Any) -> None:
+        received.append(message.message_id)
+        message.ack()
+
+    future = subscriber.subscribe(path, take)
+    time.sleep(seconds)  # waiting out a lease is the point: nothing may arrive in this window
+    future.cancel()
+    future.result(timeout=30)
+    subscriber.close()
+    return len(received)
+
+
+def test_pubsub_to_postgres_end_to_end_with_poison_messages(bus: Names, pg_url: str) -> None:
+    provisioned(pg_url)
+    valid = [encode(body) for body in events(3000)]
+    # Poison first and in the middle (the stream goes on), and 100 events published twice.
+    bodies = INVALID[:2] + valid[:1500] + INVALID[2:] + valid[1500:] + valid[:100]
+    message_ids = publish(PROJECT, bus.topic, bodies)
+    running = service(bus, pg_url)
+    running.start()
+    try:
+        wait_for(lambda: event_rows(pg_url) == 3000, timeout=120, what="3000 events in Postgres")
+        wait_for(lambda: count(pg_url, DEAD_LETTER_TABLE) == len(INVALID), timeout=30, what="dead letters")
+        assert running.readiness()["bus"] == "ok"
+    finally:
+        running.stop()
+    assert stored_ids(pg_url) == ids_of(valid)
+    poison_ids = [message_ids[0], message_ids[1], message_ids[1502], message_ids[1503]]
+    origins = {origin for (origin,) in rows(pg_url, DEAD_LETTER_TABLE, "origin")}
+    assert origins == {f"pubsub:{bus.subscription}/{message_id}" for message_id in poison_ids}
+    raw = {bytes(body) for (body,) in rows(pg_url, DEAD_LETTER_TABLE, "raw_body")}
+    assert raw == set(INVALID)
+    assert redelivered_within(bus, 15) == 0  # every message, poison included, was acknowledged
+
+
+def readme_event() -> bytes:
+    """The event of the README's curl example, byte for byte what a producer following it sends."""
+    match = re.search(r"-d '(\{.*?\})'", README.read_text(), re.DOTALL)
+    assert match is not None, "the README's curl example moved"
+    return match.group(1).encode()
+
+
+def test_the_readme_event_published_to_the_topic_as_the_program_creates_it_lands(
+    bus: Names, pg_url: str
+) -> None:
+    """The program gives the topic no schema, so the plain wire format is what travels."""
+    provisioned(pg_url)
+    body = readme_event()
+    publish(PROJECT, bus.topic, [body])
+    running = service(bus, pg_url)
+    running.start()
+    try:
+        wait_for(lambda: event_rows(pg_url) == 1, timeout=60, what="the README event in Postgres")
+    finally:
+        running.stop()
+    sent = json.loads(body)
+    [orders] = [spec for category, spec in EVENT_TABLES.items() if category == sent["category"]]
+    [(event_id, order_id, actor_id)] = rows(pg_url, orders, "event_id, order_id, actor_id")
+    assert (str(event_id), order_id, actor_id) == (sent["event_id"], "o-1", "c-1")
+    assert count(pg_url, DEAD_LETTER_TABLE) == 0
+
+
+def test_sigkill_mid_stream_then_restart_lands_every_event_exactly_once(bus: Names, pg_url: str) -> None:
+    provisioned(pg_url)
+    total = 10_000
+    valid = [encode(body) for body in events(total)]
+    publish(PROJECT, bus.topic, valid[:4000] + INVALID + valid[4000:])
+    env = {
+        **os.environ,
+        **pubsub_env(bus, pg_url),
+        "EVENT_SINK_BATCH_SIZE": "200",
+        "EVENT_SINK_FLUSH_INTERVAL_MS": "20",
+        "INGEST_PORT": str(free_port()),
+    }
+    command = [sys.executable, "-m", "ingest.cli", "serve"]
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: event_rows(pg_url) >= 1000, timeout=120, what="the first rows")
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        first.kill()
+    at_kill = event_rows(pg_url)
+    assert at_kill < total, "the subscriber finished before it was killed; the test proves nothing"
+
+    second = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: event_rows(pg_url) == total, timeout=180, what=f"all {total} events after restart")
+        wait_for(lambda: count(pg_url, DEAD_LETTER_TABLE) == len(INVALID), timeout=30, what="dead letters")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(60)
+    assert stored_ids(pg_url) == ids_of(valid)
+    assert second.returncode in (0, -signal.SIGTERM)
+
+
+def test_http_with_the_pubsub_driver_answers_after_pubsub_has_the_events(bus: Names, pg_url: str) -> None:
+    provisioned(pg_url)
+    running = service(bus, pg_url)
+    bodies = events(50)
+    with TestClient(create_app(running)) as client:
+        response = client.post("/v1/events", content=encode([*bodies, {"category": "nope"}]))
+        assert response.status_code == 202
+        assert response.json()["accepted"] == 50
+        assert [item["index"] for item in response.json()["rejected"]] == [50]
+        assert client.get("/readyz").status_code == 200
+        wait_for(lambda: event_rows(pg_url) == 50, timeout=60, what="HTTP events via Pub/Sub in Postgres")
+        wait_for(lambda: count(pg_url, DEAD_LETTER_TABLE) == 1, timeout=10, what="the HTTP dead letter")
+    [(origin,)] = rows(pg_url, DEAD_LETTER_TABLE, "origin")
+    assert origin == "http"
+    assert stored_ids(pg_url) == {body["event_id"] for body in bodies}
+    assert isinstance(running.bus, PubSubBus)
+    assert running.bus.received == 50  # only the valid events went to the topic
+
+
+def test_http_answers_503_with_retry_after_when_pubsub_does_not_confirm(
+    bus: Names, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provisioned(pg_url)
+    monkeypatch.setattr(pubsub_bus, "PUBLISH_TIMEOUT_S", 1.0)
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{free_port()}")  # nothing listens there
+    running = service(bus, pg_url)
+    with TestClient(create_app(running)) as client:
+        ready = client.get("/readyz")
+        started = time.monotonic()
+        response = client.post("/v1/events", content=encode(events(3)))
+        waited = time.monotonic() - started
+    assert ready.status_code == 503 and ready.json()["checks"]["warehouse"] == "ok"
+    assert ready.json()["checks"]["bus"] != "ok"
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert "did not take" in response.json()["error"]
+    assert waited < 30
+    assert event_rows(pg_url) == 0
+
+
+def test_a_missing_subscription_or_topic_is_refused_at_start_naming_it(bus: Names, pg_url: str) -> None:
+    with pytest.raises(ConfigError) as missing_subscription:
+        service(bus, pg_url, EVENT_BUS_PUBSUB_SUBSCRIPTION="nobody-made-this")
+    assert f"projects/{PROJECT}/subscriptions/nobody-made-this does not exist" in str(
+        missing_subscription.value
+    )
+    assert "EVENT_BUS_PUBSUB_SUBSCRIPTION" in str(missing_subscription.value)
+
+    create_subscription(PROJECT, bus.topic, "orphan-ingest")
+    with pytest.raises(ConfigError) as missing_topic:
+        service(
+            bus, pg_url, EVENT_BUS_PUBSUB_TOPIC="no-such-topic", EVENT_BUS_PUBSUB_SUBSCRIPTION="orphan-ingest"
+        )
+    assert f"projects/{PROJECT}/topics/no-such-topic does not exist" in str(missing_topic.value)
+
+    env = {**os.environ, **pubsub_env(bus, pg_url), "EVENT_BUS_PUBSUB_SUBSCRIPTION": "nobody-made-this"}
+    cli = subprocess.run(
+        [sys.executable, "-m", "ingest.cli", "serve"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert cli.returncode == 2
+    assert "subscriptions/nobody-made-this does not exist" in cli.stderr
+
+
+def test_a_subscription_deleted_while_running_is_reported_by_readiness_naming_it(
+    bus: Names, pg_url: str
+) -> None:
+    import google.cloud.pubsub_v1 as pubsub_v1
+
+    provisioned(pg_url)
+    running = service(bus, pg_url)
+    running.start()
+    path = f"projects/{PROJECT}/subscriptions/{bus.subscription}"
+    try:
+        wait_for(lambda: running.readiness()["bus"] == "ok", timeout=30, what="a ready bus")
+        with pubsub_v1.SubscriberClient() as subscriber:
+            subscriber.delete_subscription(subscription=path)
+        wait_for(lambda: running.readiness()["bus"] != "ok", timeout=60, what="readiness to notice")
+        assert f"{path} does not exist" in running.readiness()["bus"]
+    finally:
+        running.stop()

@@ -136,7 +136,9 @@ class WarehouseMocks(Mocks):
         elif args.typ == "gcp:cloudrunv2/service:Service":
             outputs["uri"] = f"https://{name}-mock.a.run.app"
         elif args.typ == "gcp:secretmanager/secret:Secret":
+            # The provider's id of a secret is its full name, which SecretVersion.secret takes.
             outputs["name"] = f"projects/{outputs['project']}/secrets/{outputs['secretId']}"
+            return outputs["name"], outputs
         elif args.typ == "gcp:secretmanager/secretVersion:SecretVersion":
             # The real provider numbers versions from 1; what matters is that it is an output.
             outputs["version"] = MOCK_SECRET_VERSION

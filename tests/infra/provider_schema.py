@@ -209,19 +209,21 @@ def _seconds(duration: str) -> float:
 
 # (type token, input path) -> (rule, where it is documented).
 Rule = Callable[[Any], bool]
+CLOUD_RUN_NAME: tuple[Rule, str] = (
+    lambda v: re.fullmatch(r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?", v) is not None,
+    "Cloud Run: letters, numbers and '-', beginning with a letter, not ending with '-', at most 63",
+)
+PUBSUB_NAME: tuple[Rule, str] = (
+    lambda v: re.fullmatch(r"[A-Za-z][-A-Za-z0-9._~%+]{2,254}", v) is not None and not v.startswith("goog"),
+    "Pub/Sub names: start with a letter, 3-255 of letters, digits, -._~%+, not 'goog...'",
+)
 DOCUMENTED: dict[tuple[str, str], tuple[Rule, str]] = {
     ("gcp:serviceaccount/account:Account", "accountId"): (
         lambda v: re.fullmatch(r"[a-z](?:[-a-z0-9]{4,28}[a-z0-9])", v) is not None,
         "account_id: 6-30 characters matching [a-z]([-a-z0-9]*[a-z0-9]) (RFC1035; the IAM API's pattern)",
     ),
-    ("gcp:cloudrunv2/service:Service", "name"): (
-        lambda v: re.fullmatch(r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?", v) is not None,
-        "Cloud Run: letters, numbers and '-', beginning with a letter, not ending with '-', at most 63",
-    ),
-    ("gcp:cloudrunv2/workerPool:WorkerPool", "name"): (
-        lambda v: re.fullmatch(r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?", v) is not None,
-        "Cloud Run: letters, numbers and '-', beginning with a letter, not ending with '-', at most 63",
-    ),
+    ("gcp:cloudrunv2/service:Service", "name"): CLOUD_RUN_NAME,
+    ("gcp:cloudrunv2/workerPool:WorkerPool", "name"): CLOUD_RUN_NAME,
     ("gcp:cloudrunv2/workerPool:WorkerPool", "launchStage"): (
         lambda v: v in ("ALPHA", "BETA", "GA"),
         "launch_stage: 'Cloud Run supports ALPHA, BETA, and GA'",
@@ -250,18 +252,8 @@ DOCUMENTED: dict[tuple[str, str], tuple[Rule, str]] = {
         lambda v: 5 <= v <= 100,
         "max_delivery_attempts: 'The value must be between 5 and 100'",
     ),
-    ("gcp:pubsub/topic:Topic", "name"): (
-        lambda v: (
-            re.fullmatch(r"[A-Za-z][-A-Za-z0-9._~%+]{2,254}", v) is not None and not v.startswith("goog")
-        ),
-        "Pub/Sub names: start with a letter, 3-255 of letters, digits, -._~%+, not 'goog...'",
-    ),
-    ("gcp:pubsub/subscription:Subscription", "name"): (
-        lambda v: (
-            re.fullmatch(r"[A-Za-z][-A-Za-z0-9._~%+]{2,254}", v) is not None and not v.startswith("goog")
-        ),
-        "Pub/Sub names: start with a letter, 3-255 of letters, digits, -._~%+, not 'goog...'",
-    ),
+    ("gcp:pubsub/topic:Topic", "name"): PUBSUB_NAME,
+    ("gcp:pubsub/subscription:Subscription", "name"): PUBSUB_NAME,
     ("kafka:index/topic:Topic", "name"): (
         lambda v: re.fullmatch(r"[A-Za-z0-9._-]{1,249}", v) is not None,
         "Kafka topic names: 1-249 of letters, digits, '.', '_' and '-'",

@@ -23,9 +23,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.batcher import WRITE_QUEUE_DEPTH
 from ingest.bus.base import Bus, BusFull, Polled
 from ingest.config import ConfigError, Settings
-from ingest.sink import WRITE_QUEUE_DEPTH, Message
+from ingest.messages import Message
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from schema.contract import SINK_BATCH_SIZE, SINK_FLUSH_INTERVAL_MS, BusDriver
-from schema.dialects import dialect
+from schema.dialects import SNOWFLAKE, dialect
 from schema.identifiers import identifier, project_id
 
 PROJECT = "analytics-warehouse"
@@ -203,7 +203,7 @@ class StackConfig(BaseModel):
     @property
     def snowflake_file_format(self) -> str:
         """The JSON file format the pipes read the stage's files with."""
-        return f"{self.snowflake_stage}_json"
+        return SNOWFLAKE.file_format_name(self.snowflake_stage)
 
     @property
     def subscription(self) -> str:

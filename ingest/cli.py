@@ -20,6 +20,7 @@ from ingest.messages import Message
 from ingest.runtime import tune_for_throughput
 from ingest.sink import Sink
 from ingest.writers import Writer, open_writer
+from schema.contract import mask_secrets
 
 log = logging.getLogger("ingest")
 
@@ -42,10 +43,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _display_url(settings: Settings) -> str:
-    """The warehouse URL without its credentials (it is printed)."""
+    """The warehouse URL without its credentials (it is printed), nor secrets in its query."""
     url = settings.warehouse_url
     scheme, sep, rest = url.partition("://")
-    return f"{scheme}{sep}{rest.rpartition('@')[2]}" if "@" in rest else url
+    return mask_secrets(f"{scheme}{sep}{rest.rpartition('@')[2]}" if "@" in rest else url)
 
 
 def _lines(handle: BinaryIO, origin: str) -> Iterator[Message]:

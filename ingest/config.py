@@ -20,11 +20,14 @@ from schema.contract import (
     POSTGRES_SCHEMES,
     SINK_BATCH_SIZE,
     SINK_FLUSH_INTERVAL_MS,
+    SNOWFLAKE_SCHEME,
     BusDriver,
+    mask_secrets,
 )
 from schema.dialects import BIGQUERY as bigquery_dialect
 from schema.dialects import DUCKDB as duckdb_dialect
 from schema.dialects import POSTGRES as postgres_dialect
+from schema.dialects import SNOWFLAKE as snowflake_dialect
 from schema.exceptions import IdentifierError, preview
 from schema.identifiers import identifier, project_id
 
@@ -80,12 +83,24 @@ class Settings(BaseSettings):
     )
     database_url: str | None = _env(
         "WAREHOUSE_DATABASE_URL",
-        "postgresql://..., postgres://..., bigquery://PROJECT/DATASET or duckdb:///path "
+        "postgresql://..., postgres://..., bigquery://PROJECT/DATASET, duckdb:///path or "
+        "snowflake://USER[:PASSWORD]@ACCOUNT/DATABASE[/SCHEMA]?warehouse=W&role=R "
         "(unset: embedded DuckDB in INGEST_DATA_DIR)",
         default=None,
     )
     namespace: str | None = _env(
-        "WAREHOUSE_SCHEMA", "a schema name (default: analytics on Postgres, main on DuckDB)", default=None
+        "WAREHOUSE_SCHEMA",
+        "a schema name (default: analytics on Postgres, main on DuckDB, the URL's or ANALYTICS on Snowflake)",
+        default=None,
+    )
+    snowflake_schema: str | None = _env(
+        "SNOWFLAKE_SCHEMA", "a Snowflake schema (overrides the URL's)", default=None
+    )
+    snowflake_stage: str = _env(
+        "SNOWFLAKE_STAGE",
+        "a Snowflake internal stage name in the schema",
+        default=snowflake_dialect.DEFAULT_STAGE,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
     )
     bigquery_dataset: str | None = _env(
         "BIGQUERY_DATASET", "a BigQuery dataset id (overrides the URL's dataset)", default=None
@@ -118,14 +133,27 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str | None) -> str | None:
-        if value and not value.startswith((*POSTGRES_SCHEMES, DUCKDB_SCHEME, BIGQUERY_SCHEME)):
-            raise ValueError("expected a postgresql://, postgres://, bigquery:// or duckdb:/// URL")
+        schemes = (*POSTGRES_SCHEMES, DUCKDB_SCHEME, BIGQUERY_SCHEME, SNOWFLAKE_SCHEME)
+        if value and not value.startswith(schemes):
+            raise ValueError(
+                "expected a postgresql://, postgres://, bigquery://, duckdb:/// or snowflake:// URL"
+            )
         if value and value.startswith(BIGQUERY_SCHEME):
             bigquery_url(value)
+        if value and value.startswith(SNOWFLAKE_SCHEME):
+            from ingest.writers.snowflake_url import parse_url
+
+            parse_url(value)
         return value or None
 
     @field_validator(
-        "api_token", "kafka_topic", "pubsub_topic", "pubsub_project", "namespace", "bigquery_dataset"
+        "api_token",
+        "kafka_topic",
+        "pubsub_topic",
+        "pubsub_project",
+        "namespace",
+        "bigquery_dataset",
+        "snowflake_schema",
     )
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
@@ -146,11 +174,13 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def warehouse(self) -> Literal["postgres", "duckdb", "bigquery"]:
+    def warehouse(self) -> Literal["postgres", "duckdb", "bigquery", "snowflake"]:
         if self.database_url and self.database_url.startswith(POSTGRES_SCHEMES):
             return "postgres"
         if self.database_url and self.database_url.startswith(BIGQUERY_SCHEME):
             return "bigquery"
+        if self.database_url and self.database_url.startswith(SNOWFLAKE_SCHEME):
+            return "snowflake"
         return "duckdb"
 
     @property
@@ -170,6 +200,11 @@ class Settings(BaseSettings):
             )
         if self.warehouse == "postgres":
             return postgres_dialect.DEFAULT_NAMESPACE
+        if self.warehouse == "snowflake":
+            from ingest.writers.snowflake_url import parse_url
+
+            url_schema = parse_url(self.warehouse_url).schema
+            return self.snowflake_schema or url_schema or snowflake_dialect.DEFAULT_NAMESPACE
         return duckdb_dialect.DEFAULT_NAMESPACE
 
     @property
@@ -197,7 +232,8 @@ def _describe(error: ValidationError) -> str:
         variable = str(item["loc"][0]) if item["loc"] else ""
         field = next((f for f in Settings.model_fields.values() if f.validation_alias == variable), None)
         accepts = f" (accepts {field.description})" if field is not None else ""
-        shown = f"={preview(item['input'])}" if variable and not isinstance(item["input"], dict) else ""
+        value = mask_secrets(item["input"]) if isinstance(item["input"], str) else item["input"]
+        shown = f"={preview(value)}" if variable and not isinstance(value, dict) else ""
         message = str(item["msg"]).removeprefix("Value error, ")
         lines.append(f"{variable}{shown}: {message}{accepts}" if variable else message)
     return "invalid configuration: " + "; ".join(lines)
@@ -237,15 +273,27 @@ def read_contract(path: Path) -> StackOutputs:
 
 def apply_contract(settings: Settings, outputs: StackOutputs) -> Settings:
     """``settings`` with the bus and namespace of the deployed stack."""
-    if outputs.provider not in ("postgres", "duckdb", "bigquery"):
+    if outputs.provider not in ("postgres", "duckdb", "bigquery", "snowflake"):
         raise ConfigError(
-            f"the stack's warehouse is {outputs.provider}; this service writes postgres, bigquery and duckdb"
+            f"the stack's warehouse is {outputs.provider}; "
+            "this service writes postgres, bigquery, snowflake and duckdb"
         )
     if outputs.provider != settings.warehouse:
         raise ConfigError(
             f"the stack's warehouse is {outputs.provider} but WAREHOUSE_DATABASE_URL points at "
             f"{settings.warehouse}; set WAREHOUSE_DATABASE_URL to the stack's warehouse"
         )
+    if outputs.provider == "snowflake":
+        from ingest.writers.snowflake_url import parse_url
+
+        # A Snowflake table's contract name is DATABASE.SCHEMA.TABLE when the stack knows the database.
+        parts = outputs.dead_letter_table.table.split(".")
+        configured = parse_url(settings.warehouse_url).database
+        if len(parts) == 3 and parts[0].upper() != configured.upper():
+            raise ConfigError(
+                f"the stack's tables are in Snowflake database {parts[0]} but WAREHOUSE_DATABASE_URL "
+                f"names {configured}; set WAREHOUSE_DATABASE_URL to the stack's database"
+            )
     bus = outputs.bus
     values: dict[str, Any] = {
         "bus_driver": bus.driver,

@@ -33,6 +33,7 @@ SECRET_MASK = "[secret]"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 DUCKDB_SCHEME = "duckdb://"
 BIGQUERY_SCHEME = "bigquery://"
+SNOWFLAKE_SCHEME = "snowflake://"
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ SINK_FLUSH_INTERVAL_MS = SinkSetting(default=500, ge=1, le=600_000, unit="millis
 # user:password@ in a URL, or key=value pairs that carry credentials.
 _SECRET_PATTERNS = (
     re.compile(r"://[^/@\s:]+:[^/@\s]+@"),
-    re.compile(r"(?i)(password|passwd|secret|token|private[_-]?key|api[_-]?key)\s*[=:]"),
+    re.compile(r"(?i)(password|passwd|pwd|passphrase|secret|token|private[_-]?key|api[_-]?key)\s*[=:]"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
 )
 
@@ -79,7 +80,7 @@ _MASKED = (
     (re.compile(r"(://[^/@\s:]*:)[^/@\s]+@"), rf"\g<1>{SECRET_MASK}@"),
     (
         re.compile(
-            r"(?i)((?:password|passwd|secret|token|private[_-]?key|api[_-]?key)\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s&;,'\"]+)"
+            r"(?i)((?:password|passwd|pwd|passphrase|secret|token|private[_-]?key|api[_-]?key)\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s&;,'\"]+)"
         ),
         rf"\g<1>{SECRET_MASK}",
     ),

@@ -11,13 +11,14 @@ from importlib import import_module
 
 from ingest.config import ConfigError, Settings
 from ingest.writers.base import ObservedColumn, ObservedTable, Row, Writer
-from schema.contract import BIGQUERY_SCHEME, DUCKDB_SCHEME, POSTGRES_SCHEMES
+from schema.contract import BIGQUERY_SCHEME, DUCKDB_SCHEME, POSTGRES_SCHEMES, SNOWFLAKE_SCHEME
 
 # URL scheme prefix -> "module:class" of the writer for it.
 _WRITERS: dict[str, str] = {
     **{scheme: "ingest.writers.postgres:PostgresWriter" for scheme in POSTGRES_SCHEMES},
     DUCKDB_SCHEME: "ingest.writers.duckdb:DuckDBWriter",
     BIGQUERY_SCHEME: "ingest.writers.bigquery:BigQueryWriter",
+    SNOWFLAKE_SCHEME: "ingest.writers.snowflake:SnowflakeWriter",
 }
 
 
@@ -28,7 +29,7 @@ def open_writer(settings: Settings) -> Writer:
         if url.startswith(scheme):
             module, _, name = target.partition(":")
             cls: type[Writer] = getattr(import_module(module), name)
-            return cls(url, settings.warehouse_namespace)
+            return cls.from_settings(settings)
     raise ConfigError(f"WAREHOUSE_DATABASE_URL: no writer for {url.split(':', 1)[0]}:// URLs")
 
 

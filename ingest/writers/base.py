@@ -10,11 +10,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from schema import TableSpec
 from schema.dialects import Dialect
 from schema.types import LogicalType
+
+if TYPE_CHECKING:
+    from ingest.config import Settings
 
 Row = tuple[Any, ...]
 
@@ -52,6 +55,11 @@ class Writer(ABC):
     def __init__(self, url: str, namespace: str) -> None:
         self.url = url
         self.namespace = namespace
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Writer:
+        """The writer ``settings`` configure; a writer with settings of its own overrides this."""
+        return cls(settings.warehouse_url, settings.warehouse_namespace)
 
     @abstractmethod
     def write(self, batch: Mapping[TableSpec, Sequence[Row]]) -> dict[str, int]:

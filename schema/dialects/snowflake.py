@@ -25,6 +25,8 @@ def name(identifier_: str) -> str:
 class SnowflakeDialect(Dialect):
     NAME: ClassVar[str] = "snowflake"
     DEFAULT_NAMESPACE: ClassVar[str] = "ANALYTICS"
+    # The internal stage files are landed in (the old guide's SNOWFLAKE_STAGE default).
+    DEFAULT_STAGE: ClassVar[str] = "kafka_stage"
     TYPES: ClassVar[dict[LogicalType, str]] = {
         LogicalType.UUID: "VARCHAR(36)",
         LogicalType.TIMESTAMP: "TIMESTAMP_TZ",
@@ -77,6 +79,29 @@ class SnowflakeDialect(Dialect):
             f"COMMENT = {string_literal(spec.description)}"
         ]
 
+    def file_format_name(self, stage: str) -> str:
+        """The JSON file format that goes with ``stage`` (the pipes read the stage's files with it)."""
+        return f"{stage}_json"
+
+    def create_stage(self, stage: str, namespace: str) -> str:
+        return f"CREATE STAGE IF NOT EXISTS {self.qualified(stage, namespace)}"
+
+    def create_file_format(self, stage: str, namespace: str) -> str:
+        return (
+            f"CREATE FILE FORMAT IF NOT EXISTS {self.qualified(self.file_format_name(stage), namespace)} "
+            "TYPE = JSON COMPRESSION = AUTO"
+        )
+
+    def staged_value(self, column: Column, row: str = "$1") -> str:
+        """The value of ``column`` read from a staged NDJSON row (a VARIANT ``row``), typed.
+
+        Staged rows are objects keyed by column name; bytes travel base64-encoded, because JSON
+        text cannot carry bytes that are not UTF-8 (a dead letter's raw body)."""
+        path = f"{row}:{column.name}"
+        if column.type is LogicalType.BYTES:
+            return f"TO_BINARY({path}::VARCHAR, 'BASE64')"
+        return f"{path}::{self.type_of(column.type)}"
+
     def stage_path(self, spec: TableSpec) -> str:
         """Where files for ``spec`` land in the stage: one folder per table."""
         return spec.name
@@ -89,7 +114,7 @@ class SnowflakeDialect(Dialect):
         name. Names are fully qualified when ``database`` is given, so the pipe does not depend on
         the creating user's namespace."""
         columns = ", ".join(self.quote(column.name) for column in spec.columns)
-        selects = ", ".join(f"$1:{column.name}::{self.type_of(column.type)}" for column in spec.columns)
+        selects = ", ".join(self.staged_value(column) for column in spec.columns)
         folder = f"@{self.qualified(stage, namespace, database)}/{self.stage_path(spec)}/"
         return (
             f"COPY INTO {self.qualified(spec.name, namespace, database)} ({columns}) "

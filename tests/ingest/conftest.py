@@ -1,9 +1,14 @@
-"""Real parts for the ingest tests: a Tansu (Kafka protocol) broker, topics, warehouses, and the
-BigQuery stand-in (bqemulator)."""
+"""Real parts for the ingest tests: a Tansu (Kafka protocol) broker, topics, warehouses, the
+BigQuery stand-in (bqemulator), and fakesnow's server standing in for Snowflake (reached by the
+real connector over HTTP)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +21,9 @@ from ingest.writers import Writer, open_writer
 from tests.ingest.bigquery_support import BIGQUERY_EMULATOR_PYTHON, BIGQUERY_LAUNCHER, BIGQUERY_PROJECT, REPO
 from tests.ingest.outage import ThrowawayPostgres
 from tests.ingest.support import free_port, settings, wait_for
+
+# A password distinctive enough that finding it in any output means it leaked.
+SNOWFLAKE_PASSWORD = "pw-Zq7-never-printed"
 
 TOPIC_PARTITIONS = 3
 
@@ -66,6 +74,51 @@ def topic(broker: str) -> str:
     futures = admin.create_topics([NewTopic(name, num_partitions=TOPIC_PARTITIONS, replication_factor=1)])
     futures[name].result(10)
     return name
+
+
+@pytest.fixture(scope="session")
+def snowflake_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """fakesnow's server (Snowflake's HTTP protocol over DuckDB) on a free port, for the session:
+    ``host:port``. Its staged files go under a temporary directory (TMPDIR), its log beside them."""
+    workdir = tmp_path_factory.mktemp("fakesnow")
+    port = free_port()
+    with (workdir / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "fakesnow", "-s", "-p", str(port)],
+            cwd=workdir,
+            env={**os.environ, "TMPDIR": str(workdir)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"fakesnow exited with {process.returncode}: see {workdir}/server.log")
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    try:
+        wait_for(up, timeout=60, what="the fakesnow server")
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGINT)  # fakesnow's CLI stops its server on SIGINT
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+@pytest.fixture
+def snowflake_url(snowflake_server: str) -> str:
+    """A Snowflake URL for a database of its own on the stand-in (fakesnow creates a database
+    when a session first names it; Snowflake would need it to exist, as the stack makes sure)."""
+    host, port = snowflake_server.split(":")
+    database = f"TEST_{uuid.uuid4().hex[:12].upper()}"
+    return (
+        f"snowflake://ingest:{SNOWFLAKE_PASSWORD}@stand-in/{database}/ANALYTICS"
+        f"?warehouse=INGEST_WH&role=INGEST_WRITER&host={host}&port={port}&protocol=http"
+    )
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
         (
             "WAREHOUSE_DATABASE_URL",
             "mysql://db",
-            "expected a postgresql://, postgres://, bigquery:// or duckdb:/// URL",
+            "expected a postgresql://, postgres://, bigquery://, duckdb:/// or snowflake:// URL",
         ),
         ("INGEST_PORT", "70000", "INGEST_PORT='70000'"),
     ],

@@ -7,8 +7,9 @@ table, then the COPY's own SELECT list (``$1`` standing for that column) fills t
 created from the dialect's DDL. JSON paths are case-sensitive on both, so a COPY that reads
 ``$1:EVENT_ID`` from rows keyed ``event_id`` loads NULLs here as it would in Snowflake.
 
-The dead-letter table is covered by the golden text only: fakesnow casts a hex string to BINARY
-as its ASCII bytes, where Snowflake decodes the hex.
+The dead-letter table is covered by the golden text only here: its raw body travels base64 and
+``TO_BINARY(..., 'BASE64')`` decodes it (``SNOWFLAKE.staged_value``); the Snowflake writer's tests
+load such rows on fakesnow and compare the bytes.
 """
 
 from __future__ import annotations

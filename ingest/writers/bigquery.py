@@ -67,9 +67,9 @@ _TYPE_ALIASES = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL"}
 _LOGICAL = {
     rendered: logical for logical, rendered in dialect.TYPES.items() if logical is not LogicalType.UUID
 }
-# Load-job messages that point at rows ("in row starting at position 0", "Rows: 1; errors: 1",
-# the stand-in's "in record/value 2").
-_NAMES_ROWS = re.compile(r"\b(rows?|records?)\b", re.IGNORECASE)
+# Load-job messages that point at rows: BigQuery's "in row starting at position 0" and "Rows: 1;
+# errors: 1", the stand-in's "in line 11" and "in record/value 2".
+_NAMES_ROWS = re.compile(r"row starting at position \d+|\bRows: \d+|\bin line \d+|record/value \d+")
 
 
 class RowsRefused(Exception):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from google.api_core.exceptions import ServiceUnavailable
+from google.api_core.exceptions import BadRequest, ServiceUnavailable
 from google.api_core.retry import Retry
 from google.cloud import bigquery
 
@@ -43,8 +43,15 @@ CAMPAIGNS = table_for("campaign.interaction")
 
 
 def order_rows(count_: int) -> list[tuple[Any, ...]]:
+    """Order rows whose occurred_at spreads over several days (and so partitions) and hours."""
     stamp = datetime.now(UTC)
-    return [event_row(parse_event(encode(event())), stamp) for _ in range(count_)]
+    return [
+        event_row(
+            parse_event(encode(event(occurred_at=f"2026-11-{10 + n % 7:02d}T{n % 24:02d}:15:00+01:00"))),
+            stamp,
+        )
+        for n in range(count_)
+    ]
 
 
 def test_provision_creates_the_tables_the_program_declares_and_is_idempotent(bq_url: str) -> None:
@@ -277,3 +284,35 @@ def test_concurrent_writers_use_their_own_staging_tables(bq_url: str) -> None:
     assert errors == []
     assert sorted(event_ids(bq_url)) == sorted(str(row[0]) for batch in batches for row in batch)
     assert staging_tables(bq_url) == []
+
+
+@pytest.mark.parametrize(
+    ("message", "names_rows"),
+    [
+        # BigQuery's own wording of a load job refusing rows, and the stand-in's.
+        (
+            "Error while reading data, error message: JSON parsing error in row starting at position 0: "
+            "Could not convert value to string.",
+            True,
+        ),
+        (
+            "Error while reading data, error message: JSON table encountered too many errors, giving up. "
+            "Rows: 1; errors: 1. Please look into the errors[] collection for more details.",
+            True,
+        ),
+        ('Invalid Input Error: JSON transform error in file "/tmp/x.bin", in line 11: Failed to cast', True),
+        ('Invalid Input Error: Malformed JSON in file "/tmp/x.bin", at byte 9 in record/value 2', True),
+        # Not about rows: the table, the schema, the request.
+        (
+            "Provided Schema does not match Table p:d.t. Field order_id has changed type from STRING to INTEGER",
+            False,
+        ),
+        ("Try setting 'auto_detect' to true, specifying 'format' or 'records' manually", False),
+        ("Not found: Table p:d._ingest_staging_0", False),
+    ],
+)
+def test_only_a_load_error_that_names_rows_refuses_them(message: str, names_rows: bool) -> None:
+    """The messages are BigQuery's documented wording (a real BigQuery cannot run here) and the
+    stand-in's as seen in these tests."""
+    error = BadRequest(message, errors=[{"reason": "invalid", "message": message}])  # type: ignore[no-untyped-call]
+    assert bigquery_writer._names_rows(error) is names_rows

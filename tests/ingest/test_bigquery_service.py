@@ -1,5 +1,5 @@
-"""The ingest service writing BigQuery (bqemulator): HTTP on the memory bus, and Kafka (Tansu) with
-the service killed by SIGKILL mid-stream and restarted."""
+"""The ingest service writing BigQuery (bqemulator): HTTP on the memory bus, Pub/Sub (Google's
+emulator) end to end, and Kafka (Tansu) with the service killed by SIGKILL mid-stream and restarted."""
 
 from __future__ import annotations
 
@@ -14,10 +14,18 @@ from starlette.testclient import TestClient
 
 from ingest.http import create_app
 from ingest.service import Service
+from ingest.testing.pubsub_emulator import publish
 from schema import DEAD_LETTER_TABLE, EVENT_TABLES
+from tests.ingest import test_pubsub
 from tests.ingest.bigquery_support import count, event_ids, rows
 from tests.ingest.support import encode, events, free_port, settings, wait_for
 from tests.ingest.test_kafka import INVALID, committed_total, kafka_env, produce, provisioned
+from tests.ingest.test_pubsub import INVALID as PUBSUB_INVALID
+from tests.ingest.test_pubsub import PROJECT, Names, ids_of, pubsub_env
+
+# The Pub/Sub tests' fixtures: Google's emulator for the session, a topic + ingest subscription.
+emulator = test_pubsub.emulator
+bus = test_pubsub.bus
 
 
 def event_rows(url: str) -> int:
@@ -83,3 +91,25 @@ def test_kafka_to_bigquery_sigkill_mid_stream_then_restart_lands_every_event_exa
     # Nothing lost, nothing twice: BigQuery has no primary key, so duplicates would be stored rows.
     assert sorted(event_ids(bq_url)) == sorted(json.loads(raw)["event_id"] for raw in valid)
     assert sorted(bytes(raw) for (raw,) in rows(bq_url, DEAD_LETTER_TABLE, "raw_body")) == sorted(INVALID)
+
+
+def test_pubsub_to_bigquery_end_to_end_with_poison_and_redelivered_messages(bus: Names, bq_url: str) -> None:
+    provisioned(bq_url)
+    valid = [encode(body) for body in events(1500)]
+    bodies = PUBSUB_INVALID[:2] + valid[:700] + PUBSUB_INVALID[2:] + valid[700:] + valid[:100]
+    message_ids = publish(PROJECT, bus.topic, bodies)
+    running = Service(settings(**pubsub_env(bus, bq_url), EVENT_SINK_BATCH_SIZE=500))
+    running.start()
+    try:
+        wait_for(lambda: event_rows(bq_url) >= 1500, timeout=180, what="1500 events in BigQuery")
+        wait_for(
+            lambda: count(bq_url, DEAD_LETTER_TABLE) >= len(PUBSUB_INVALID), timeout=60, what="dead letters"
+        )
+        assert running.readiness() == {"warehouse": "ok", "bus": "ok", "pump": "ok"}
+    finally:
+        running.stop()
+    assert sorted(event_ids(bq_url)) == sorted(ids_of(valid))
+    stored = rows(bq_url, DEAD_LETTER_TABLE, "raw_body, origin")
+    assert sorted(bytes(raw) for raw, _ in stored) == sorted(PUBSUB_INVALID)
+    poison = [message_ids[0], message_ids[1], message_ids[702], message_ids[703]]
+    assert sorted(origin for _, origin in stored) == sorted(f"pubsub:{bus.subscription}/{m}" for m in poison)

@@ -25,6 +25,8 @@ from tests.ingest.support import count, encode, event, events, free_port, rows, 
 
 SESSION_TIMEOUT_MS = 6000
 INVALID = [b"not json", encode(event(schema_version="1")), b'{"category": "x"}']
+# The rule each invalid input is dead-lettered with (docs/contract.md), in INVALID's order.
+INVALID_RULES = ["json_invalid", "int_type", "unknown_category"]
 
 
 def kafka_env(broker: str, topic: str, pg_url: str, group: str) -> dict[str, str]:
@@ -36,6 +38,15 @@ def kafka_env(broker: str, topic: str, pg_url: str, group: str) -> dict[str, str
         "EVENT_BUS_KAFKA_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
         "WAREHOUSE_DATABASE_URL": pg_url,
     }
+
+
+def assert_dead_letters_are_the_invalid_inputs(pg_url: str) -> None:
+    """Exactly the invalid inputs, each with its rule: a redelivered or duplicate valid event is
+    skipped by the key, never dead-lettered."""
+    stored = rows(pg_url, DEAD_LETTER_TABLE, "raw_body, error_rule")
+    assert sorted((bytes(body), rule) for body, rule in stored) == sorted(
+        zip(INVALID, INVALID_RULES, strict=True)
+    )
 
 
 def provisioned(pg_url: str) -> None:
@@ -89,6 +100,7 @@ def test_kafka_to_postgres_end_to_end(broker: str, topic: str, pg_url: str) -> N
         wait_for(lambda: count(pg_url, DEAD_LETTER_TABLE) == 3, timeout=10, what="3 dead letters")
     finally:
         running.stop()
+    assert_dead_letters_are_the_invalid_inputs(pg_url)
     origins = sorted(origin for (origin,) in rows(pg_url, DEAD_LETTER_TABLE, "origin"))
     assert all(origin.startswith(f"kafka:{topic}/") for origin in origins)
     assert committed_total(broker, topic, group) == 3000 + 3 + 100
@@ -137,6 +149,7 @@ def test_sigkill_mid_stream_then_restart_lands_every_event_exactly_once(
         str(event_id) for spec in EVENT_TABLES.values() for (event_id,) in rows(pg_url, spec, "event_id")
     }
     assert stored == {json.loads(raw)["event_id"] for raw in valid}
+    assert_dead_letters_are_the_invalid_inputs(pg_url)
     # uvicorn re-raises the signal after its graceful shutdown, so the status is "terminated".
     assert second.returncode in (0, -signal.SIGTERM)
 
@@ -165,7 +178,7 @@ def test_rebalances_lose_nothing_and_commit_every_offset(broker: str, topic: str
         second.stop()
         if first._pump is not None:
             first.stop()
-    assert count(pg_url, DEAD_LETTER_TABLE) == len(INVALID)
+    assert_dead_letters_are_the_invalid_inputs(pg_url)
     assert committed_total(broker, topic, group) == 12_000 + len(INVALID)
 
 

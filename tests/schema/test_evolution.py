@@ -229,3 +229,18 @@ def test_diff_table_sorts_deltas() -> None:
     new["columns"].append({"name": "a", "type": "text", "nullable": True})
     new["columns"].append({"name": "z", "type": "text", "nullable": True})
     assert [d.column for d in diff_table(old, new)] == ["a", "z"]
+
+
+def test_the_report_lists_every_change_in_one_format() -> None:
+    def change(t: dict[str, Any]) -> None:
+        t["columns"].append({"name": "battery", "type": "float", "nullable": True})
+        _column(t, "speed_kmh").update(type="integer")
+
+    diff = diff_snapshots(_current(), _changed(change))
+    assert diff.report() == (
+        "1 breaking, 1 additive change(s):\n"
+        f'  - {TABLE}.battery: add_column (- -> "float")\n'
+        f'  - {TABLE}.speed_kmh: alter_type ("float" -> "integer"); breaking. How to ship it instead: '
+        "add a new nullable column with the new type (e.g. <column>_v2) and backfill it"
+    )
+    assert diff.deltas[1].values("warehouse ", "schema ") == 'warehouse "float" -> schema "integer"'

@@ -1,6 +1,6 @@
-"""The rendered DDL on real engines: Postgres (local server), DuckDB, Snowflake SQL through
-fakesnow (no Snowflake runs here; fakesnow executes it on DuckDB), and BigQuery's schema JSON
-parsed by google-cloud-bigquery's own SchemaField (no BigQuery runs here)."""
+"""The rendered DDL on real engines: Postgres (local server), DuckDB, and BigQuery's schema JSON
+parsed by google-cloud-bigquery's own SchemaField (no BigQuery runs here). Snowflake's DDL runs on
+fakesnow's server in test_snowflake_pipes.py."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from schema import DEAD_LETTER_TABLE, TABLES, event_row, parse_event, table_for
 from schema.dialects import BIGQUERY as bigquery
 from schema.dialects import DUCKDB as duckdb_dialect
 from schema.dialects import POSTGRES as postgres
-from schema.dialects import SNOWFLAKE as snowflake_dialect
 from schema.rows import dead_letter_row
 from schema.tables import DeadLetterRecord
 from tests.schema.events import PAYLOADS, raw, sample
@@ -106,39 +105,6 @@ def test_duckdb_ddl_applies_and_round_trips() -> None:
         [DEAD_LETTER_TABLE.name],
     ).fetchall()
     assert [c for (c,) in columns] == list(DEAD_LETTER_TABLE.column_names)
-
-
-def test_snowflake_ddl_through_fakesnow() -> None:
-    import fakesnow
-    import snowflake.connector
-
-    with fakesnow.patch():
-        conn = snowflake.connector.connect(database="LAUNDRY", schema="PUBLIC")
-        cursor = conn.cursor()
-        for statement in snowflake_dialect.script("ANALYTICS").split(";\n"):
-            if statement.strip():
-                cursor.execute(statement)
-        for spec in TABLES:
-            cursor.execute(
-                "select column_name, is_nullable from information_schema.columns "
-                "where table_schema = 'ANALYTICS' and table_name = %s order by ordinal_position",
-                (snowflake_dialect.name(spec.name),),
-            )
-            assert cursor.fetchall() == [
-                (snowflake_dialect.name(c.name), "YES" if c.nullable else "NO") for c in spec.columns
-            ]
-        spec = table_for("driver.telemetry")
-        event = parse_event(raw(sample("driver.telemetry", "location_updated")))
-        values = event_row(event, RECEIVED)
-        cursor.execute(
-            f"insert into {snowflake_dialect.qualified(spec.name, 'ANALYTICS')} "
-            f"select {', '.join('%s' for _ in values)}",
-            [str(v) if not isinstance(v, (int, float, str, type(None))) else v for v in values],
-        )
-        cursor.execute(
-            f"select driver_id, latitude from {snowflake_dialect.qualified(spec.name, 'ANALYTICS')}"
-        )
-        assert cursor.fetchall() == [("d-1", 52.37)]
 
 
 def test_bigquery_schema_parses_with_the_official_client() -> None:

@@ -126,6 +126,17 @@ def _run_pipe(
     cursor.execute(f"INSERT INTO {parts['table']} ({parts['columns']}) SELECT {select} FROM {landing}")
 
 
+def test_the_ddl_creates_every_column_with_its_nullability(snowflake: tuple[Any, str]) -> None:
+    cursor, database = snowflake
+    for spec in TABLES:
+        cursor.execute(
+            f"SELECT column_name, is_nullable FROM {database}.information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+            (NAMESPACE, spec.name.upper()),
+        )
+        assert cursor.fetchall() == [(c.name.upper(), "YES" if c.nullable else "NO") for c in spec.columns]
+
+
 @pytest.mark.parametrize("category", [str(category) for category in EVENT_TABLES])
 def test_the_pipe_copy_loads_staged_rows_into_every_column(
     category: str, snowflake: tuple[Any, str], tmp_path: Path

@@ -27,7 +27,8 @@ import pytest
 from infra.stackfiles import ROOT
 from tests.infra.dockerfile import load
 
-pytestmark = pytest.mark.package_index
+# The fixtures install for minutes on a loaded machine: the suite-wide 300 s would cut them off.
+pytestmark = [pytest.mark.package_index, pytest.mark.timeout(900)]
 
 # The module each runtime extra brings (hand-written: the import names of their packages).
 EXTRA_MODULES = {

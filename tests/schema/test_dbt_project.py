@@ -124,6 +124,7 @@ def _statuses(project: Path, results_file: str) -> dict[str, str]:
     return statuses
 
 
+@pytest.mark.timeout(900)  # four subprocesses, dbt's start-up alone is ~10 s on a loaded machine
 def test_dbt_passes_every_source_test_on_replayed_events_and_fails_broken_data(tmp_path: Path) -> None:
     project, warehouse = _project(tmp_path)
 
@@ -164,6 +165,7 @@ def test_dbt_passes_every_source_test_on_replayed_events_and_fails_broken_data(t
     assert f"Failure in test source_unique_{SOURCE}_{ORDERS}_event_id" in broken.stdout
 
 
+@pytest.mark.timeout(900)
 def test_dbt_source_freshness_reads_received_at_and_skips_the_dead_letters(tmp_path: Path) -> None:
     project, warehouse = _project(tmp_path)
 

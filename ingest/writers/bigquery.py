@@ -88,7 +88,7 @@ def _encoder(column: Column) -> Callable[[Any], str]:
     if kind is LogicalType.BYTES:
         return lambda value: _quote_json(base64.b64encode(value).decode("ascii"))
     if kind is LogicalType.TIMESTAMP:
-        return lambda value: _quote_json(value.astimezone(UTC).isoformat())
+        return lambda value: _quote_json(value.astimezone(UTC).isoformat(sep=" "))
     if kind is LogicalType.UUID:
         return lambda value: _quote_json(str(value))
     return json.dumps
@@ -144,8 +144,8 @@ def merge_statement(spec: TableSpec, namespace: str, staging: str, rows: Sequenc
         instants = [row[position] for row in rows]
         low, high = (min(instants).astimezone(UTC), max(instants).astimezone(UTC))
         match.append(
-            f"T.{dialect.quote(spec.partition_by)} BETWEEN TIMESTAMP '{low.isoformat()}' "
-            f"AND TIMESTAMP '{high.isoformat()}'"
+            f"T.{dialect.quote(spec.partition_by)} BETWEEN TIMESTAMP '{low.isoformat(sep=' ')}' "
+            f"AND TIMESTAMP '{high.isoformat(sep=' ')}'"
         )
     values = ", ".join(f"S.{dialect.quote(name)}" for name in spec.column_names)
     return (

@@ -92,7 +92,10 @@ class PubSubBus(Bus):
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._paused = False
-        self.received = 0  # messages handed to poll() callers, redeliveries included
+        # Counters for tests and logs: every message the library handed over (redeliveries
+        # included), and every message acknowledged.
+        self.deliveries = 0
+        self.acked = 0
         self._refuse_missing()
 
     # -- consuming -------------------------------------------------------------------------
@@ -108,6 +111,7 @@ class PubSubBus(Bus):
 
     def _receive(self, message: Any) -> None:
         """The library's callback (its thread): hand the message over to the pump."""
+        self.deliveries += 1  # one callback thread: no race
         while not self._closing.is_set():
             try:
                 self._handover.put(message, timeout=HANDOVER_PUT_WAIT_S)
@@ -137,7 +141,6 @@ class PubSubBus(Bus):
         messages = [Message(item.data, origin + item.message_id) for item in held.messages]
         with self._lock:
             self._uncommitted.add(held)
-        self.received += len(messages)
         return Polled(messages, held)
 
     def commit(self, positions: Sequence[Any], wait: bool = False) -> None:
@@ -152,6 +155,7 @@ class PubSubBus(Bus):
             return
         try:
             self._call_in_chunks(done, self._acknowledge)
+            self.acked += len(done)
         except self._exceptions.GoogleAPICallError as error:
             log.warning(
                 "pubsub: acknowledging %d messages failed (they will be redelivered): %s", len(done), error

@@ -25,7 +25,7 @@ def name(identifier_: str) -> str:
 class SnowflakeDialect(Dialect):
     NAME: ClassVar[str] = "snowflake"
     DEFAULT_NAMESPACE: ClassVar[str] = "ANALYTICS"
-    # The internal stage files are landed in (the old guide's SNOWFLAKE_STAGE default).
+    # The internal stage files are landed in (the former provisioning script's SNOWFLAKE_STAGE default).
     DEFAULT_STAGE: ClassVar[str] = "kafka_stage"
     TYPES: ClassVar[dict[LogicalType, str]] = {
         LogicalType.UUID: "VARCHAR(36)",

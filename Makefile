@@ -55,6 +55,7 @@ bench: $(VENV)/.bench $(BQ_VENV)/.installed
 	$(PY) bench/bench_dlt.py
 	$(PY) bench/bench_rss.py
 	$(PY) bench/bench_bigquery.py
+	$(PY) bench/bench_pubsub.py
 
 clean:
 	rm -rf $(VENV) $(BQ_VENV) .pytest_cache .mypy_cache .ruff_cache

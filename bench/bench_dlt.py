@@ -18,9 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from _ingest import fresh_database, line, make_events
+from _ingest import line, make_events
 
 from ingest.cli import main as ingest_main
+from ingest.testing.postgres import fresh_database
 from schema import table_for
 
 
@@ -64,7 +65,7 @@ def load_with_ingest(url: str, path: Path) -> float:
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
     print(f"(c) ingest replay vs dlt (merge on event_id), {count:,} events from one JSONL file")
-    with tempfile.TemporaryDirectory() as scratch, fresh_database() as url:
+    with tempfile.TemporaryDirectory() as scratch, fresh_database("bench") as url:
         path = Path(scratch) / "events.jsonl"
         path.write_bytes(b"\n".join(make_events(count)) + b"\n")
         dlt_rate = load_with_dlt(url, path, Path(scratch) / "dlt")

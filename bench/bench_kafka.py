@@ -22,12 +22,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from _ingest import create_topic, fresh_database, line, make_events, produce, tansu_broker
+from _ingest import line, make_events, produce
 from confluent_kafka import Consumer, Producer
 
 from ingest.config import load_settings
 from ingest.runtime import tune_for_throughput
 from ingest.service import Service
+from ingest.testing import tansu
+from ingest.testing.postgres import fresh_database
+from ingest.testing.tansu import create_topic
 from ingest.writers.base import Row
 from ingest.writers.postgres import PostgresWriter
 from schema import EVENT_TABLES, TableSpec, event_row, parse_event
@@ -177,7 +180,8 @@ def main() -> None:
     tune_for_throughput()
     bodies = make_events(total)
     print(f"(b) Kafka (Tansu) -> Postgres, one consumer, {total:,} events of ~{len(bodies[0])} B")
-    with tansu_broker() as broker, fresh_database() as url:
+    with tansu.broker() as running, fresh_database("bench") as url:
+        broker = running.address
         PostgresWriter(url, dialect.DEFAULT_NAMESPACE).provision()
         topic = f"bench-{uuid.uuid4().hex[:8]}"
         create_topic(broker, topic, PARTITIONS)

@@ -17,8 +17,12 @@ from pathlib import Path
 
 import httpx
 import psycopg
-from _ingest import create_topic, free_port, fresh_database, line, make_events, produce, tansu_broker
+from _ingest import line, make_events, produce
 
+from ingest.testing import tansu
+from ingest.testing.ports import free_port
+from ingest.testing.postgres import fresh_database
+from ingest.testing.tansu import create_topic
 from schema import EVENT_TABLES
 from schema.dialects import POSTGRES as dialect
 
@@ -58,7 +62,8 @@ def main() -> None:
     print(
         f"(d) peak RSS of `ingest serve` (kafka + Postgres): {count:,} from Kafka, {len(posted):,} over HTTP"
     )
-    with tansu_broker() as broker, fresh_database() as url:
+    with tansu.broker() as running, fresh_database("bench") as url:
+        broker = running.address
         topic = f"rss-{uuid.uuid4().hex[:8]}"
         create_topic(broker, topic, 3)
         port = free_port()

@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from _ingest import fresh_database, line, make_events
+from _ingest import line, make_events
 from psycopg import sql
 from psycopg.types.json import set_json_dumps
 
 from ingest.runtime import tune_for_throughput
 from ingest.sink import Message, Sink
+from ingest.testing.postgres import fresh_database
 from ingest.writers.postgres import PostgresWriter
 from schema import EVENT_TABLES, TableSpec, event_row, parse_event
 from schema.dialects import POSTGRES as dialect
@@ -94,7 +95,7 @@ def main() -> None:
     tune_for_throughput()  # what the service does at start; the baseline runs with it too
     size = sum(map(len, bodies)) / count
     print(f"(a) sink vs raw COPY->temp+ON CONFLICT, {count:,} events, {size:.0f} B each")
-    with fresh_database() as url:
+    with fresh_database("bench") as url:
         PostgresWriter(url, dialect.DEFAULT_NAMESPACE).provision()
         base = baseline(url, bodies)
         truncate(url)

@@ -3,36 +3,23 @@ fakesnow server standing in for Snowflake."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _url_for(database: str) -> str:
-    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
-    return f"{base}/{database}"
+from ingest.testing.ports import free_port
+from ingest.testing.postgres import fresh_database
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A new, empty database on the local server; dropped (with its connections) afterwards."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _url_for(name)
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database("test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -40,9 +27,7 @@ def fakesnow_port() -> Iterator[int]:
     """fakesnow's HTTP server (Snowflake's SQL on DuckDB; no Snowflake runs here), for the session.
 
     A real ``snowflake.connector`` reaches it with ``host=127.0.0.1, port=…, protocol=http``."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "fakesnow", "-s", "-p", str(port)],
         stdout=subprocess.DEVNULL,

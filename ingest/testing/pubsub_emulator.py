@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from ingest.testing.ports import free_port
 
 PACKAGE = "google-cloud-cli-pubsub-emulator"
 LAUNCHER = "bin/cloud-pubsub-emulator"
@@ -44,13 +45,6 @@ def launcher() -> str:
         if line.endswith("/" + LAUNCHER):
             return line
     raise RuntimeError(f"package {PACKAGE} has no {LAUNCHER}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _answers(address: str) -> bool:

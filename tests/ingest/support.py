@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +11,7 @@ import duckdb
 import psycopg
 
 from ingest.config import Settings, load_settings
+from ingest.testing.ports import free_port as free_port  # the tests import it from here
 from schema import EVENT_TABLES, TableSpec
 from schema.dialects import DUCKDB as duckdb_dialect
 from schema.dialects import POSTGRES as postgres_dialect
@@ -53,13 +53,6 @@ def settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {"EVENT_SINK_BATCH_SIZE": 100, "EVENT_SINK_FLUSH_INTERVAL_MS": 20}
     values.update(overrides)
     return load_settings(**values)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def rows(url: str, spec: TableSpec, columns: str = "count(*)") -> list[tuple[Any, ...]]:

@@ -14,10 +14,10 @@ import pytest
 
 from ingest.messages import Message
 from ingest.sink import Sink
+from ingest.testing.postgres import ADMIN_URL as POSTGRES_ADMIN_URL
 from ingest.write_loop import PROBE_INTERVAL_S
 from ingest.writers import Writer, open_writer
 from schema import DEAD_LETTER_TABLE, table_for
-from tests.conftest import POSTGRES_ADMIN_URL
 from tests.ingest.outage import SteppedTime, ThrowawayPostgres
 from tests.ingest.support import (
     count,

@@ -26,11 +26,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from _ingest import fresh_database, line, make_events
+from _ingest import line, make_events
 
 from ingest.config import load_settings
 from ingest.runtime import tune_for_throughput
 from ingest.service import Service
+from ingest.testing.postgres import fresh_database
 from ingest.testing.pubsub_emulator import create_subscription, create_topic, emulator, publish
 from ingest.writers.base import Row
 from ingest.writers.postgres import PostgresWriter
@@ -129,7 +130,7 @@ def main() -> None:
     bodies = make_events(total)
     print(f"(e) Pub/Sub -> Postgres, one consumer, {total:,} events of ~{len(bodies[0])} B")
     print("    STAND-IN FIGURE: Google's Pub/Sub emulator (one JVM on this 2-core machine), not Pub/Sub")
-    with emulator() as _, fresh_database() as url:
+    with emulator() as _, fresh_database("bench") as url:
         PostgresWriter(url, dialect.DEFAULT_NAMESPACE).provision()
         topic = f"bench-{uuid.uuid4().hex[:8]}"
         create_topic(PROJECT, topic)

@@ -32,7 +32,17 @@ from ingest.testing import pubsub_emulator
 from ingest.testing.pubsub_emulator import create_subscription, create_topic, publish
 from ingest.writers import open_writer
 from schema import DEAD_LETTER_TABLE, EVENT_TABLES
-from tests.ingest.support import count, encode, event, events, free_port, rows, settings, wait_for
+from tests.ingest.support import (
+    count,
+    encode,
+    event,
+    events,
+    free_port,
+    lock_event_tables,
+    rows,
+    settings,
+    wait_for,
+)
 
 PROJECT = "analytics-test"
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -415,3 +425,28 @@ def test_a_refusing_warehouse_gets_nothing_acked_nor_redelivered_and_catches_up(
     assert stored_ids(url) == ids_of(valid)
     assert pubsub.deliveries == 2500
     assert redelivered_within(bus, 15) == 0
+
+
+def test_a_stalled_warehouse_holds_no_more_messages_than_the_sink_takes(bus: Names, pg_url: str) -> None:
+    provisioned(pg_url)
+    valid = [encode(body) for body in events(2000)]
+    bound = 100 * pubsub_bus.SINK_BATCHES_HELD  # EVENT_SINK_BATCH_SIZE=100 below
+    running = service(bus, pg_url, EVENT_SINK_BATCH_SIZE=100)
+    assert isinstance(running.bus, PubSubBus)
+    pubsub = running.bus
+    with psycopg.connect(pg_url) as blocker:
+        lock_event_tables(blocker)  # every write waits until this transaction ends
+        running.start()
+        try:
+            publish(PROJECT, bus.topic, valid)
+            wait_for(lambda: pubsub.deliveries >= bound, timeout=60, what=f"{bound} messages delivered")
+            time.sleep(3)  # a window in which more would arrive if flow control let them
+            assert pubsub.deliveries == bound
+            assert pubsub.acked == 0
+        finally:
+            blocker.rollback()
+    try:
+        wait_for(lambda: event_rows(pg_url) == 2000, timeout=120, what="all 2000 events once unblocked")
+    finally:
+        running.stop()
+    assert stored_ids(pg_url) == ids_of(valid)

@@ -6,6 +6,7 @@ name the variable an operator has to fix, and say what it accepts, instead of a 
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -116,11 +117,45 @@ class Settings(BaseSettings):
         default=32 * 1024 * 1024,
         ge=1024,
     )
-    host: str = _env("INGEST_HOST", "an address to bind", default="127.0.0.1")
+    spool_dir: Path | None = _env(
+        "INGEST_SPOOL_DIR",
+        "a directory for the memory bus's spool (default INGEST_DATA_DIR/spool; its parent must exist)",
+        default=None,
+    )
+    spool_max_bytes: int = _env(
+        "INGEST_SPOOL_MAX_BYTES",
+        "bytes accepted and not yet written that the spool holds before 503, at least 1048576",
+        default=1024 * 1024 * 1024,
+        ge=1024 * 1024,
+    )
+    shutdown_timeout_s: float = _env(
+        "INGEST_SHUTDOWN_TIMEOUT_S",
+        "seconds a shutdown may spend writing what was taken in, 0 to 3600",
+        default=10.0,
+        ge=0,
+        le=3600,
+    )
+    host: str = _env("INGEST_HOST", "an IP address to bind, or localhost", default="127.0.0.1")
     port: int = _env("INGEST_PORT", "a TCP port, 0 to 65535", default=8080, ge=0, le=65_535)
-    api_token: str | None = _env("INGEST_API_TOKEN", "a bearer token (unset: no auth)", default=None)
+    api_token: str | None = _env(
+        "INGEST_API_TOKEN", "a non-empty bearer token (unset: no auth, loopback only)", default=None
+    )
+    allow_unauthenticated: bool = _env(
+        "INGEST_ALLOW_UNAUTHENTICATED",
+        "true to serve a non-loopback INGEST_HOST without INGEST_API_TOKEN (something else guards it)",
+        default=False,
+    )
+    metrics_public: bool = _env(
+        "INGEST_METRICS_PUBLIC", "true to serve /metrics without the bearer token", default=False
+    )
     max_body_bytes: int = _env(
         "INGEST_MAX_BODY_BYTES", "bytes, at least 1024", default=5 * 1024 * 1024, ge=1024
+    )
+    max_items_per_request: int = _env(
+        "INGEST_MAX_ITEMS_PER_REQUEST", "an integer, 1 to 100000", default=10_000, ge=1, le=100_000
+    )
+    body_timeout_s: float = _env(
+        "INGEST_BODY_TIMEOUT_S", "seconds to receive a request body, 0.1 to 600", default=30.0, ge=0.1, le=600
     )
 
     @field_validator("kafka_brokers", mode="before")
@@ -146,8 +181,14 @@ class Settings(BaseSettings):
             parse_url(value)
         return value or None
 
+    @field_validator("database_url")
+    @classmethod
+    def _no_unknown_parameters(cls, value: str | None) -> str | None:
+        if value and value.startswith(DUCKDB_SCHEME) and "?" in value:
+            raise ValueError("a duckdb:/// URL takes no query parameters")
+        return value
+
     @field_validator(
-        "api_token",
         "kafka_topic",
         "pubsub_topic",
         "pubsub_project",
@@ -158,6 +199,35 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace_is_an_identifier(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                identifier(value, "schema name")
+            except IdentifierError as error:
+                raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("api_token")
+    @classmethod
+    def _token_not_empty(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError(
+                "an empty token would turn authentication off; set a token or unset the variable"
+            )
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _host_is_an_address(cls, value: str) -> str:
+        if value != "localhost":
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError("expected an IP address (0.0.0.0, 127.0.0.1, ::) or localhost") from None
+        return value
 
     @model_validator(mode="after")
     def _bus_complete(self) -> Settings:
@@ -208,6 +278,24 @@ class Settings(BaseSettings):
         return duckdb_dialect.DEFAULT_NAMESPACE
 
     @property
+    def spool_path(self) -> Path:
+        return self.spool_dir or self.data_dir / "spool"
+
+    @property
+    def loopback(self) -> bool:
+        return self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback
+
+    def check_serving(self) -> None:
+        """What ``serve`` needs besides valid values: no unauthenticated API on a network unless
+        the operator says something else guards it."""
+        if not self.loopback and self.api_token is None and not self.allow_unauthenticated:
+            raise ConfigError(
+                f"INGEST_HOST={self.host} serves beyond this machine without INGEST_API_TOKEN; set a "
+                "token, or INGEST_ALLOW_UNAUTHENTICATED=true if something else (e.g. Cloud Run IAM) "
+                "guards the service"
+            )
+
+    @property
     def pubsub_subscription_id(self) -> str | None:
         if self.pubsub_subscription:
             return self.pubsub_subscription
@@ -235,8 +323,11 @@ def _describe(error: ValidationError) -> str:
         value = mask_secrets(item["input"]) if isinstance(item["input"], str) else item["input"]
         shown = f"={preview(value)}" if variable and not isinstance(value, dict) else ""
         message = str(item["msg"]).removeprefix("Value error, ")
+        if variable == "INGEST_API_TOKEN":  # the value is the secret; "TOKEN: x" would read as one too
+            lines.append(f"{variable} is invalid, {message}{accepts}")
+            continue
         lines.append(f"{variable}{shown}: {message}{accepts}" if variable else message)
-    return "invalid configuration: " + "; ".join(lines)
+    return mask_secrets("invalid configuration: " + "; ".join(lines))
 
 
 def load_settings(contract: Path | None = None, **overrides: Any) -> Settings:

@@ -1,11 +1,16 @@
 """The HTTP API (Starlette on uvicorn): event intake, health, readiness and metrics.
 
-``POST /v1/events`` answers 202 once every valid item is on the bus (the memory bus: in this
-process; Kafka: acknowledged by all in-sync replicas) and every invalid one is on its way to the
-dead-letter table, listing each rejected item's index, event_id and reason. 413 above
-``INGEST_MAX_BODY_BYTES``; 401 without the bearer token when ``INGEST_API_TOKEN`` is set; 503
-with ``Retry-After`` while the service is full (backpressure: nothing is dropped, the client
-retries, and event_id makes the retry harmless).
+``POST /v1/events`` answers 202 once every item is durable: valid items on the bus (memory bus:
+fsync'ed in the local spool; Kafka: acknowledged by all in-sync replicas), rejected ones listed in
+the response (the first ``DETAILED_REJECTIONS`` with index, event_id and reason, the rest counted
+per rule) and on their way to the dead-letter table. 413 above ``INGEST_MAX_BODY_BYTES`` or
+``INGEST_MAX_ITEMS_PER_REQUEST``; 408 when the body does not arrive within
+``INGEST_BODY_TIMEOUT_S``; 401 without the bearer token when ``INGEST_API_TOKEN`` is set (also on
+``/metrics`` unless ``INGEST_METRICS_PUBLIC``); 503 with ``Retry-After`` while the service is full
+or the bus does not take the events (nothing was acknowledged; event_id makes the retry harmless).
+
+Splitting and validating a body run in a worker thread: the event loop keeps answering
+``/healthz`` whatever a request holds.
 """
 
 from __future__ import annotations
@@ -18,13 +23,15 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ingest.bus import BusFull
-from ingest.framing import split_body
-from ingest.service import Service
+from ingest.framing import TooManyItems, split_body
+from ingest.messages import Message
+from ingest.service import Intake, Service, validate
+from ingest.write_loop import describe
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +44,7 @@ class _TooLarge(Exception):
 
 
 def create_app(service: Service) -> Starlette:
-    """The ASGI app; its lifespan starts the service and drains it on shutdown."""
+    """The ASGI app; its lifespan starts the service and drains it (bounded) on shutdown."""
     settings = service.settings
 
     @asynccontextmanager
@@ -46,14 +53,19 @@ def create_app(service: Service) -> Starlette:
         try:
             yield
         finally:
-            await asyncio.to_thread(service.stop)
+            await asyncio.to_thread(service.stop, settings.shutdown_timeout_s)
 
     def authorised(request: Request) -> bool:
-        if not settings.api_token:
+        if settings.api_token is None:
             return True
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         expected = settings.api_token.encode()
         return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected)
+
+    def unauthorised() -> Response:
+        return JSONResponse(
+            {"error": "missing or wrong bearer token"}, 401, headers={"WWW-Authenticate": "Bearer"}
+        )
 
     async def read_body(request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -61,36 +73,56 @@ def create_app(service: Service) -> Starlette:
             raise _TooLarge
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > settings.max_body_bytes:
-                raise _TooLarge
-            chunks.append(chunk)
+        async with asyncio.timeout(settings.body_timeout_s):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > settings.max_body_bytes:
+                    raise _TooLarge
+                chunks.append(chunk)
         return b"".join(chunks)
+
+    def prepare(body: bytes, content_type: str) -> tuple[list[Message], list[Message], Intake] | None:
+        items = split_body(body, content_type, settings.max_items_per_request)
+        return validate(items) if items else None
 
     async def post_events(request: Request) -> Response:
         if not authorised(request):
-            return JSONResponse(
-                {"error": "missing or wrong bearer token"}, 401, headers={"WWW-Authenticate": "Bearer"}
-            )
+            return unauthorised()
         try:
             body = await read_body(request)
         except _TooLarge:
             return JSONResponse({"error": f"body larger than {settings.max_body_bytes} bytes"}, 413)
-        items = split_body(body, request.headers.get("content-type", ""))
-        if not items:
+        except TimeoutError:
+            return JSONResponse(
+                {"error": f"the body did not arrive within {settings.body_timeout_s:g}s"}, 408
+            )
+        except ClientDisconnect:
+            log.info("a client disconnected before sending its whole body")
+            return Response(status_code=400)
+        try:
+            prepared = await asyncio.to_thread(prepare, body, request.headers.get("content-type", ""))
+        except TooManyItems as error:
+            return JSONResponse({"error": str(error), "max_items_per_request": error.limit}, 413)
+        if prepared is None:
             return JSONResponse({"error": "the body holds no event"}, 400)
+        good, bad, outcome = prepared
         if service.full:
             return _unavailable("the service is full; retry shortly")
         try:
-            outcome = await service.intake(items)
+            await service.publish(good, bad)
         except BusFull as error:
             return _unavailable(str(error))
         except Exception as error:  # the bus refused or lost contact: nothing was acknowledged
-            log.warning("publishing %d events failed: %s", len(items), error)
-            return _unavailable(f"the bus did not take the events: {error}")
+            log.warning("publishing %d events failed: %s", len(good) + len(bad), describe(error))
+            return _unavailable(f"the bus did not take the events ({type(error).__name__})")
         return JSONResponse(
-            {"accepted": outcome.accepted, "rejected": [asdict(item) for item in outcome.rejected]}, 202
+            {
+                "accepted": outcome.accepted,
+                "rejected": [asdict(item) for item in outcome.rejected],
+                "rejected_total": outcome.rejected_total,
+                "rejected_by_rule": dict(outcome.rejected_by_rule),
+            },
+            202,
         )
 
     async def healthz(_: Request) -> Response:
@@ -101,7 +133,9 @@ def create_app(service: Service) -> Starlette:
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, 200 if ready else 503)
 
-    async def metrics(_: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        if not settings.metrics_public and not authorised(request):
+            return unauthorised()
         return Response(service.metrics.render(), media_type=PROMETHEUS_TEXT)
 
     return Starlette(

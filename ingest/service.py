@@ -2,7 +2,10 @@
 
 The pump is the only thread that talks to the bus's consumer side: it polls, hands messages to
 the sink, acknowledges what the sink reports committed, and pauses the bus while the sink is full.
-Stopping drains: no new input, everything taken in is written, and the last positions committed.
+Stopping is bounded (``INGEST_SHUTDOWN_TIMEOUT_S``): no new input (the memory bus's spool is read
+to its end first), what was taken in is written while time allows, and only what was written is
+acknowledged. What is left stays on the bus (or
+in the memory bus's spool) and is delivered again on the next start.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +25,7 @@ from ingest.framing import Malformed
 from ingest.messages import Message
 from ingest.metrics import Metrics
 from ingest.sink import Sink
+from ingest.write_loop import describe
 from ingest.writers import Writer, open_writer
 from schema import EventValidationError, Issue, parse_event
 from schema.events import EventEnvelope
@@ -35,11 +41,13 @@ MAX_POLL_WAIT_S = 0.1
 PAUSE_AFTER_S = 1.0
 # How long a rebalance may wait for in-flight batches before giving the partitions up anyway.
 REVOKE_FLUSH_TIMEOUT_S = 10.0
+# Rejected items described one by one in a response; past these, only counted per rule.
+DETAILED_REJECTIONS = 100
 
 
 @dataclass(frozen=True)
 class Rejection:
-    """Why one item of a request was not accepted (it is in the dead-letter table)."""
+    """Why one item of a request was not accepted (it is on its way to the dead-letter table)."""
 
     index: int
     event_id: str | None
@@ -49,10 +57,12 @@ class Rejection:
 
 @dataclass
 class Intake:
-    """The outcome of one ``POST /v1/events``: counts and the rejected items."""
+    """The outcome of one ``POST /v1/events``: counts, and the first rejected items in detail."""
 
     accepted: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    rejected_total: int = 0
+    rejected_by_rule: Counter[str] = field(default_factory=Counter)
 
 
 class Service:
@@ -62,7 +72,11 @@ class Service:
         self.settings = settings
         self.metrics = Metrics()
         self.writer = writer or open_writer(settings)
-        self.bus = bus or open_bus(settings)
+        try:
+            self.bus = bus or open_bus(settings)
+        except BaseException:
+            self.writer.close()
+            raise
         self.sink = Sink(
             self.writer,
             batch_size=settings.batch_size,
@@ -71,8 +85,10 @@ class Service:
             metrics=self.metrics,
         )
         self._stopping = threading.Event()
+        self._abandoned = threading.Event()  # the shutdown deadline passed: the pump stops at once
         self._pump: threading.Thread | None = None
         self.pump_error: str | None = None
+        self._tables_present = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -85,16 +101,34 @@ class Service:
         self._pump = threading.Thread(target=self._run_pump, name="ingest-pump", daemon=True)
         self._pump.start()
 
-    def stop(self) -> None:
-        """Drain: stop consuming, write everything taken in, commit, close."""
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop consuming, write what was taken in for at most ``timeout`` seconds, acknowledge
+        what was written, close. False if the deadline left input unwritten (it is not lost: it
+        was never acknowledged, so the bus or the spool delivers it again)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def remaining() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
         self._stopping.set()
         if self._pump is not None:
-            self._pump.join()
+            self._pump.join(remaining())
+            self._abandoned.set()
             self._pump = None
-        self.sink.close()
+        unwritten = self.sink.batcher.unwritten_inputs
+        drained = self.sink.close(remaining())
         self.bus.commit(self.sink.take_committed(), wait=True)
+        if not drained:
+            log.warning(
+                "shutdown deadline reached with %d of %d inputs unwritten; they stay unacknowledged "
+                "on the bus (or in the spool) and are delivered again on the next start",
+                self.sink.batcher.unwritten_inputs,
+                unwritten,
+            )
         self.bus.close()
-        self.writer.close()
+        if drained:
+            self.writer.close()  # else the writer thread may still hold it: the process exit ends it
+        return drained
 
     def _flush_and_commit(self) -> None:
         if not self.sink.flush(timeout=REVOKE_FLUSH_TIMEOUT_S):
@@ -105,7 +139,7 @@ class Service:
         try:
             self._pump_until_stopped()
         except Exception as error:
-            self.pump_error = f"{type(error).__name__}: {error}"
+            self.pump_error = type(error).__name__
             log.exception("the bus pump stopped")
 
     def _pump_until_stopped(self) -> None:
@@ -114,7 +148,10 @@ class Service:
         # flush interval honest (a poll of the whole interval would double it).
         wait = min(MAX_POLL_WAIT_S, sink.flush_interval_s / 4)
         paused = False
-        while not self._stopping.is_set():
+        while not self._abandoned.is_set():
+            stopping = self._stopping.is_set()
+            if stopping and not bus.drain_on_stop:
+                break
             if sink.full and not sink.wait_until_not_full(PAUSE_AFTER_S) and not paused:
                 log.warning("the warehouse is not keeping up: pausing the bus")
                 bus.pause()
@@ -130,46 +167,63 @@ class Service:
             committed = sink.take_committed()
             if committed:
                 bus.commit(committed)
-        if not bus.durable:
-            # Input a non-durable bus holds exists nowhere else: take all of it before stopping.
-            bus.resume()
-            while (polled := bus.poll(self.settings.batch_size, 0)).messages:
-                sink.add(polled.messages, polled.position)
-        sink.flush()
-        bus.commit(sink.take_committed(), wait=True)
+            if stopping and not polled.messages:
+                break
 
     # -- HTTP intake -----------------------------------------------------------------------
 
     @property
     def full(self) -> bool:
-        return self.sink.full
+        """Whether HTTP must shed load now. A bus that takes every item (the spool) has its own
+        bound and refuses with BusFull; otherwise rejected items go to the sink, which must have room."""
+        return not self.bus.takes_invalid_input and self.sink.full
 
-    async def intake(self, items: Sequence[bytes]) -> Intake:
-        """Validate each item; publish the valid ones, dead-letter the rest; raise BusFull to shed."""
-        good, bad, outcome = await asyncio.to_thread(_validate, items)
-        await self.bus.publish(good)
+    async def publish(self, good: Sequence[Message], bad: Sequence[Message]) -> None:
+        """Put a request's items where they are durable before the 202; raise BusFull to shed.
+
+        Valid items go on the bus. Rejected ones go on the bus too when it is the service's own
+        (the memory bus's spool), else straight to the sink for the dead-letter table."""
+        if self.bus.takes_invalid_input:
+            await self.bus.publish([*good, *bad])
+            return
+        if good:
+            await self.bus.publish(good)
         if bad:
             await asyncio.to_thread(self.sink.add, bad)
-        return outcome
 
     def readiness(self) -> dict[str, str]:
-        """Each dependency and "ok" or what is wrong with it (blocking: call from a thread)."""
-        checks: dict[str, str] = {}
-        for name, probe in (("warehouse", self.writer.ping), ("bus", self.bus.ping)):
-            try:
-                probe()
-                checks[name] = "ok"
-            except Exception as error:
-                checks[name] = f"{type(error).__name__}: {error}"
-        checks["pump"] = self.pump_error or (
-            "ok" if self._pump is not None and self._pump.is_alive() else "stopped"
-        )
-        if self.sink.last_error:
-            checks["warehouse"] = f"retrying writes: {self.sink.last_error}"
+        """Each dependency and "ok" or what is wrong with it, without hosts, names or
+        credentials (anyone may ask); the details go to the log (blocking: call from a thread)."""
+        checks = {"warehouse": self._warehouse_state(), "bus": "ok"}
+        try:
+            self.bus.ping()
+        except Exception as error:
+            log.warning("readiness: the bus does not answer: %s", describe(error))
+            checks["bus"] = f"unreachable ({type(error).__name__}); see the service log"
+        alive = self._pump is not None and self._pump.is_alive()
+        checks["pump"] = f"stopped ({self.pump_error})" if self.pump_error else ("ok" if alive else "stopped")
         return checks
 
+    def _warehouse_state(self) -> str:
+        try:
+            self.writer.ping()
+            if not self._tables_present:
+                missing = self.writer.missing_tables()
+                if missing:
+                    return f"tables missing: {', '.join(missing)} (run `ingest provision`)"
+                self._tables_present = True
+        except Exception as error:
+            log.warning("readiness: the warehouse does not answer: %s", describe(error))
+            return f"unreachable ({type(error).__name__}); see the service log"
+        if self.sink.last_error:
+            return "writes are failing and being retried; see the service log"
+        return "ok"
 
-def _validate(items: Sequence[bytes]) -> tuple[list[Message], list[Message], Intake]:
+
+def validate(
+    items: Sequence[bytes], detailed: int = DETAILED_REJECTIONS
+) -> tuple[list[Message], list[Message], Intake]:
+    """Each item of a request, valid or rejected; the first ``detailed`` rejections described."""
     good: list[Message] = []
     bad: list[Message] = []
     outcome = Intake()
@@ -179,8 +233,11 @@ def _validate(items: Sequence[bytes]) -> tuple[list[Message], list[Message], Int
                 raise EventValidationError([Issue("", "json_invalid", raw.reason, preview(bytes(raw)))])
             event: EventEnvelope = parse_event(raw)
         except EventValidationError as error:
-            bad.append(Message(raw, HTTP_ORIGIN, error=error))
-            outcome.rejected.append(_rejection(index, raw, error))
+            bad.append(Message(bytes(raw), HTTP_ORIGIN, error=error))
+            outcome.rejected_total += 1
+            outcome.rejected_by_rule[error.first.rule] += 1
+            if len(outcome.rejected) < detailed:
+                outcome.rejected.append(_rejection(index, raw, error))
             continue
         good.append(Message(raw, HTTP_ORIGIN, event=event))
     outcome.accepted = len(good)

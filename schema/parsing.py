@@ -39,14 +39,16 @@ _EVENT_ADAPTER: TypeAdapter[EventEnvelope] = TypeAdapter(
     ]
 )
 _NAMES_BY_CATEGORY = {family.category.value: family.event_names for family in FAMILIES}
-# Bytes that may hide a NaN/Infinity or an escaped NUL, or a number too large for a double (1e400
-# parses to Infinity); only bodies that match pay for the exact walk over the free-form parts. Each
-# exponent pattern starts with a literal, which keeps the scan near 1 us per event. A 309-digit
-# mantissa without exponent is not caught here: the warehouse refuses its Infinity and the ingest
-# service dead-letters it as warehouse_rejected, so it is still not lost.
+# Bytes that may hide a NaN/Infinity or an escaped NUL, or a number that may be too large for a
+# double (1e400, and 99999999999e299, whose digits carry it past 1.8e308, parse to Infinity); only
+# bodies that match pay for the exact walk over the free-form parts, which checks the parsed
+# value. Any three-digit exponent counts as suspect (a mantissa of up to 200 digits can push e100
+# over), and so does a run of 100 digits. Each exponent pattern starts with a literal, which keeps
+# the scan near 1 us per event.
 _SUSPECT_MARKERS = (b"NaN", b"Infinity", b"u0000")
-_HUGE_EXPONENTS = tuple(
-    re.compile(letter + rb"\+?0*(?:[3-9][0-9]{2}|[1-9][0-9]{3,})(?![0-9a-fA-F-])") for letter in (b"e", b"E")
+_HUGE_EXPONENTS = (
+    *(re.compile(letter + rb"\+?0*[1-9][0-9]{2,}(?![0-9a-fA-F-])") for letter in (b"e", b"E")),
+    re.compile(rb"[0-9]{100}"),
 )
 
 

@@ -26,8 +26,15 @@ class Bus(ABC):
     @abstractmethod
     def __init__(self, settings: Settings) -> None: ...
 
-    # Whether the bus keeps messages across a restart; a non-durable bus is drained on shutdown.
+    # Whether the bus keeps messages across a restart (every shipped driver does: a 202 or an ack
+    # is a promise, so shutdown never needs to drain the bus).
     durable: ClassVar[bool]
+    # Whether POST /v1/events puts the items it rejects on this bus too (the consumer dead-letters
+    # them): only a bus of the service's own, since other readers of a shared topic expect events.
+    takes_invalid_input: ClassVar[bool] = False
+    # Whether a stopping service reads this bus to its end first (within the shutdown deadline):
+    # for the service's own spool, so that a clean stop leaves it empty; never for a shared topic.
+    drain_on_stop: ClassVar[bool] = False
 
     @abstractmethod
     async def publish(self, messages: Sequence[Message]) -> None:

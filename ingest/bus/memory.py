@@ -1,69 +1,81 @@
-"""The in-process bus (the default): a bounded queue between HTTP and the sink.
+"""The in-process bus (the default), backed by a local spool so that a 202 means durable.
 
-Nothing survives the process: a 202 from the memory bus means "in this process, drained on
-SIGTERM". Use the kafka driver for input that must survive a crash.
+``publish`` appends the request's items to the spool and fsyncs before the 202 (``ingest.spool``);
+the pump reads them back in order and commits how far the warehouse has taken them. A restart,
+clean or not, first delivers what the spool still holds. When the spool cannot take the items
+(full, disk error) the request gets 503 and nothing is acknowledged.
+
+The spool is a local directory: it is as durable as that disk. On a host whose disk does not
+outlive the instance (Cloud Run), use the kafka or pubsub driver.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from ingest.bus.base import Bus, BusFull, Polled
-from ingest.config import Settings
+from ingest.config import ConfigError, Settings
 from ingest.messages import Message
+from ingest.spool import Spool, SpoolBusy, SpoolFull
+
+ORIGIN = "http"
 
 
 class MemoryBus(Bus):
-    durable = False
+    durable = True
     name = "memory"
+    # Rejected HTTP items go through the spool too: their dead letters are as durable as the 202.
+    takes_invalid_input: ClassVar[bool] = True
+    drain_on_stop: ClassVar[bool] = True
 
     def __init__(self, settings: Settings) -> None:
-        self.capacity_bytes = settings.max_buffer_bytes
-        self._queue: deque[Message] = deque()
-        self._bytes = 0
-        self._paused = False
-        self._ready = threading.Condition()
+        if settings.spool_dir is None:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)  # the service's own data directory
+        try:
+            self.spool = Spool(settings.spool_path, settings.spool_max_bytes)
+        except SpoolBusy as error:
+            raise ConfigError(f"INGEST_SPOOL_DIR: {error}") from None
+        except OSError as error:
+            raise ConfigError(
+                f"INGEST_SPOOL_DIR={settings.spool_path}: cannot use it: {error.strerror}"
+            ) from None
+        self._running = threading.Event()
+        self._running.set()
 
     async def publish(self, messages: Sequence[Message]) -> None:
-        size = sum(len(message.raw) for message in messages)
-        with self._ready:
-            if self._bytes and self._bytes + size > self.capacity_bytes:
-                raise BusFull(f"the in-process queue holds {self._bytes} bytes (limit {self.capacity_bytes})")
-            self._queue.extend(messages)
-            self._bytes += size
-            self._ready.notify()
+        try:
+            await asyncio.to_thread(self.spool.append, [message.raw for message in messages])
+        except SpoolFull as error:
+            raise BusFull(str(error)) from None
 
     def poll(self, max_messages: int, timeout: float) -> Polled:
-        with self._ready:
-            if self._paused or not self._queue:
-                self._ready.wait(timeout)
-            if self._paused:
-                return Polled()
-            taken = [self._queue.popleft() for _ in range(min(max_messages, len(self._queue)))]
-            self._bytes -= sum(len(message.raw) for message in taken)
-        return Polled(taken)
+        if not self._running.is_set():
+            self._running.wait(timeout)  # paused: deliver nothing, but pace the caller's loop
+            return Polled()
+        records, position = self.spool.read(max_messages, timeout)
+        return Polled([Message(record, ORIGIN) for record in records], position)
 
     def commit(self, positions: Sequence[Any], wait: bool = False) -> None:
-        """Nothing to acknowledge: the queue forgets a message once it is polled."""
+        """The warehouse has everything up to the last position: the spool may forget it."""
+        if positions:
+            self.spool.commit(max(positions))
 
     def pause(self) -> None:
-        self._paused = True
+        self._running.clear()
 
     def resume(self) -> None:
-        with self._ready:
-            self._paused = False
-            self._ready.notify()
+        self._running.set()
 
     @property
     def depth(self) -> int:
-        return len(self._queue)
+        """Bytes accepted and not yet committed to the warehouse."""
+        return self.spool.unacknowledged_bytes
 
     def ping(self) -> None:
-        """Always reachable: it is this process."""
+        """Always reachable: it is this process (the spool's disk answers in ``publish``)."""
 
     def close(self) -> None:
-        with self._ready:
-            self._ready.notify_all()
+        self.spool.close()

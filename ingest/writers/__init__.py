@@ -25,6 +25,8 @@ _WRITERS: dict[str, str] = {
 def open_writer(settings: Settings) -> Writer:
     """The writer for the configured warehouse (embedded DuckDB when no URL is set)."""
     url = settings.warehouse_url
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)  # the service's own data directory
     for scheme, target in _WRITERS.items():
         if url.startswith(scheme):
             module, _, name = target.partition(":")

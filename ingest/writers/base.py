@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from schema import TableSpec
+from schema import TABLES, TableSpec
 from schema.dialects import Dialect
 from schema.types import LogicalType
 
@@ -80,6 +80,11 @@ class Writer(ABC):
         statements = self.dialect.statements(self.namespace)
         self.execute(statements)
         return statements
+
+    def missing_tables(self) -> list[str]:
+        """The schema module's tables that the warehouse lacks (readiness checks this once before
+        saying ready: connecting is not enough to write)."""
+        return [spec.name for spec in TABLES if self.observe(spec) is None]
 
     @abstractmethod
     def observe(self, spec: TableSpec) -> ObservedTable | None:

@@ -18,6 +18,7 @@ from typing import ClassVar
 
 import duckdb
 
+from ingest.config import ConfigError
 from ingest.writers.base import ObservedColumn, ObservedTable, Row, Writer
 from schema import DEAD_LETTER_TABLE, TableSpec
 from schema.contract import DUCKDB_SCHEME
@@ -42,6 +43,11 @@ class DuckDBWriter(Writer):
     def __init__(self, url: str, namespace: str) -> None:
         super().__init__(url, namespace)
         self.path = database_path(url)
+        if self.path != ":memory:" and not Path(self.path).parent.is_dir():
+            # Never created here: a mistyped path would otherwise grow a new, empty warehouse.
+            raise ConfigError(
+                f"WAREHOUSE_DATABASE_URL: the directory {Path(self.path).parent} does not exist"
+            )
         self._conn: duckdb.DuckDBPyConnection | None = None
         # A DuckDB connection is not safe for concurrent use: the sink's writer thread, readiness
         # probes and the CLI share it through this lock.
@@ -49,8 +55,6 @@ class DuckDBWriter(Writer):
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._conn is None:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._conn = duckdb.connect(self.path)
         return self._conn
 

@@ -19,9 +19,11 @@ from typing import Any, ClassVar
 import psycopg
 from psycopg import sql
 from psycopg.adapt import Dumper
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.postgres import types as postgres_types
 from psycopg.pq import Format
 
+from ingest.config import ConfigError
 from ingest.writers.base import ObservedColumn, ObservedTable, Row, Writer
 from schema import TABLES, TableSpec
 from schema.dialects import POSTGRES as dialect
@@ -65,6 +67,10 @@ class PostgresWriter(Writer):
 
     def __init__(self, url: str, namespace: str) -> None:
         super().__init__(url.replace("postgres://", "postgresql://", 1), namespace)
+        try:
+            conninfo_to_dict(self.url)  # libpq's own parser: unknown parameters, bad ports, syntax
+        except psycopg.ProgrammingError as error:
+            raise ConfigError(f"WAREHOUSE_DATABASE_URL: {error}") from None
         self._conn: psycopg.Connection[Any] | None = None
         self._oids: dict[str, list[int]] = {}
         self._safe_batches = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -43,14 +44,31 @@ def lock_event_tables(conn: psycopg.Connection[Any]) -> None:
         conn.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE".encode())
 
 
+def waiting_on_a_lock(pg_url: str) -> bool:
+    """Whether a session of ``pg_url``'s database is waiting on a lock (a write held by
+    ``lock_event_tables``): the event to wait for instead of sleeping."""
+    database = pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+            (database,),
+        ).fetchone()
+    return bool(found and found[0])
+
+
 def events(count: int) -> list[dict[str, Any]]:
     """``count`` valid events spread over every family."""
     return [event(*KINDS[index % len(KINDS)]) for index in range(count)]
 
 
 def settings(**overrides: Any) -> Settings:
-    """Settings as the service reads them, with small batches and a short flush for tests."""
-    values: dict[str, Any] = {"EVENT_SINK_BATCH_SIZE": 100, "EVENT_SINK_FLUSH_INTERVAL_MS": 20}
+    """Settings as the service reads them, with small batches and a short flush for tests, and a
+    data directory (the memory bus's spool) of their own."""
+    values: dict[str, Any] = {
+        "EVENT_SINK_BATCH_SIZE": 100,
+        "EVENT_SINK_FLUSH_INTERVAL_MS": 20,
+        "INGEST_DATA_DIR": tempfile.mkdtemp(prefix="ingest-test-"),
+    }
     values.update(overrides)
     return load_settings(**values)
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -10,7 +14,16 @@ import pytest
 from ingest.cli import main
 from schema import DEAD_LETTER_TABLE, EVENT_TABLES, table_for
 from schema.dialects import POSTGRES as postgres_dialect
-from tests.ingest.support import count, encode, events, rows
+from tests.ingest.support import (
+    count,
+    encode,
+    events,
+    free_port,
+    lock_event_tables,
+    rows,
+    wait_for,
+    waiting_on_a_lock,
+)
 
 ORDERS = table_for("order.lifecycle")
 
@@ -93,3 +106,65 @@ def test_replay_of_a_missing_file_exits_2(
     use(monkeypatch, duckdb_url)
     assert main(["replay", "/nonexistent/events.jsonl"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_provision_and_check_fail_fast_with_exit_code_2_on_config_errors_and_unreachable_warehouses(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12 (7): a bad schema name gave a traceback (rc 1); an unreachable warehouse must not
+    look like a schema difference. Issue 12 (5): the password never shows."""
+    monkeypatch.setenv("WAREHOUSE_SCHEMA", 'analytics"; drop table x; --')
+    assert main(["provision"]) == 2
+    assert "WAREHOUSE_SCHEMA=" in capsys.readouterr().err
+    monkeypatch.delenv("WAREHOUSE_SCHEMA")
+    monkeypatch.setenv("WAREHOUSE_DATABASE_URL", f"postgresql://postgres:hunter2@127.0.0.1:{free_port()}/db")
+    for command in ("provision", "check"):
+        assert main([command]) == 2
+        captured = capsys.readouterr()
+        assert (
+            f"ingest {command}: cannot reach the warehouse postgresql://postgres:***@127.0.0.1"
+            in captured.err
+        )
+        assert "hunter2" not in captured.err + captured.out
+
+
+def test_replay_counts_a_dead_letter_only_once_it_is_stored(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12 (2): a line with a NUL in its claims was counted although Postgres refused it."""
+    use(monkeypatch, pg_url)
+    assert main(["provision"]) == 0
+    path = tmp_path / "nul.jsonl"
+    path.write_bytes(b'{"category": "order\\u0000", "event_id": "e\\u0000"}\n' + encode(events(1)[0]) + b"\n")
+    capsys.readouterr()
+    assert main(["replay", str(path), "--quiet"]) == 0
+    summary = capsys.readouterr().err
+    assert "dead letters stored, by rule: {'unknown_category': 1}" in summary
+    assert rows(pg_url, DEAD_LETTER_TABLE, "category, event_id") == [("order\\u0000", "e\\u0000")]
+
+
+def test_sigint_during_replay_stops_without_a_traceback(tmp_path: Path, pg_url: str) -> None:
+    """Issue 12 (8): Ctrl-C printed a traceback. The replay is held on a locked table, so the
+    signal arrives mid-replay whatever the machine's speed."""
+    env = {**os.environ, "WAREHOUSE_DATABASE_URL": pg_url, "EVENT_SINK_BATCH_SIZE": "10"}
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "ingest.cli", "provision"], env=env, capture_output=True
+        ).returncode
+        == 0
+    )
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(encode(body) for body in events(200)) + b"\n")
+    with psycopg.connect(pg_url) as blocker:
+        lock_event_tables(blocker)
+        replay = subprocess.Popen(
+            [sys.executable, "-m", "ingest.cli", "replay", str(path), "--quiet"],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_for(lambda: waiting_on_a_lock(pg_url), timeout=60, what="the replay to wait on the lock")
+        replay.send_signal(signal.SIGINT)
+        _, errors = replay.communicate(timeout=60)
+    assert replay.returncode == 130
+    assert "Traceback" not in errors and "interrupted" in errors

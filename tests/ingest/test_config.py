@@ -8,6 +8,7 @@ import pytest
 
 from ingest.bus import open_bus
 from ingest.config import ConfigError, load_settings
+from ingest.writers import open_writer
 from schema import BusContract, build_contract
 
 
@@ -155,3 +156,67 @@ def test_sasl_without_credentials_names_the_missing_variables(monkeypatch: pytes
 
     with pytest.raises(ConfigError, match="KAFKA_SECURITY_PROTOCOL=SASL_SSL needs KAFKA_SASL_MECHANISM"):
         load_settings()
+
+
+@pytest.mark.parametrize("schema", ['analytics"; drop table x; --', "1abc", "a" * 64, "with space"])
+def test_a_schema_name_that_is_not_an_identifier_is_a_config_error(schema: str) -> None:
+    """Issue 12 (1): an injected WAREHOUSE_SCHEMA started a service that lost every event."""
+    with pytest.raises(ConfigError) as error:
+        load_settings(WAREHOUSE_SCHEMA=schema)
+    assert "WAREHOUSE_SCHEMA=" in str(error.value) and "is not allowed: it must match" in str(error.value)
+
+
+def test_unknown_url_parameters_are_refused_before_anything_starts() -> None:
+    """Issue 12 (1): ?bogus=1 made every write fail while /readyz said ready."""
+    with pytest.raises(ConfigError, match='WAREHOUSE_DATABASE_URL: invalid URI query parameter: "bogus"'):
+        open_writer(load_settings(WAREHOUSE_DATABASE_URL="postgresql://postgres@127.0.0.1/db?bogus=1"))
+    with pytest.raises(ConfigError, match="takes no query parameters"):
+        load_settings(WAREHOUSE_DATABASE_URL="duckdb:///tmp/x.duckdb?threads=2")
+    assert open_writer(load_settings(WAREHOUSE_DATABASE_URL="postgresql://u@h/db?sslmode=require")).url
+
+
+def test_a_config_error_never_echoes_a_password() -> None:
+    """Issue 12 (5): the error named the variable with its whole value, password included."""
+    with pytest.raises(ConfigError) as error:
+        load_settings(WAREHOUSE_DATABASE_URL="mysql://admin:hunter2@db/x?password=hunter2")
+    assert "hunter2" not in str(error.value) and "admin:***@" in str(error.value)
+
+
+def test_a_duckdb_file_in_a_missing_directory_is_refused_and_nothing_is_created(tmp_path: Path) -> None:
+    """Issue 12 (7): DuckDB created any path (mkdir -p); only INGEST_DATA_DIR is the service's own."""
+    url = f"duckdb:///{tmp_path}/typo/warehouse.duckdb"
+    with pytest.raises(ConfigError, match="does not exist"):
+        open_writer(load_settings(WAREHOUSE_DATABASE_URL=url))
+    assert not (tmp_path / "typo").exists()
+    embedded = open_writer(load_settings(INGEST_DATA_DIR=str(tmp_path / "data")))
+    embedded.close()
+    assert (tmp_path / "data").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("env", "serves"),
+    [
+        ({}, True),
+        ({"INGEST_HOST": "::1"}, True),
+        ({"INGEST_HOST": "0.0.0.0"}, False),
+        ({"INGEST_HOST": "0.0.0.0", "INGEST_API_TOKEN": "t0ken"}, True),
+        ({"INGEST_HOST": "0.0.0.0", "INGEST_ALLOW_UNAUTHENTICATED": "true"}, True),
+        ({"INGEST_HOST": "10.1.2.3", "INGEST_ALLOW_UNAUTHENTICATED": "false"}, False),
+    ],
+)
+def test_only_loopback_serves_without_a_token_unless_the_operator_opts_in(
+    env: dict[str, str], serves: bool
+) -> None:
+    """Issue 12 (6)."""
+    settings = load_settings(None, **env)
+    if serves:
+        settings.check_serving()
+    else:
+        with pytest.raises(ConfigError, match="INGEST_ALLOW_UNAUTHENTICATED=true"):
+            settings.check_serving()
+
+
+def test_an_empty_token_is_an_error_not_auth_off() -> None:
+    with pytest.raises(ConfigError, match="an empty token would turn authentication off") as error:
+        load_settings(INGEST_API_TOKEN="")
+    assert "''" not in str(error.value)

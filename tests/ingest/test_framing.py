@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ingest.framing import Malformed, split_body
+import pytest
+
+from ingest.framing import Malformed, TooManyItems, split_body
 
 
 def test_one_object_is_one_item_even_pretty_printed() -> None:
@@ -38,5 +40,22 @@ def test_what_cannot_be_split_becomes_one_malformed_item_after_the_good_ones() -
         assert reason in malformed.reason, malformed.reason
         if rest is not None:
             assert malformed == rest
-    assert split_body(b"[\xff]") == [b"[\xff]"]
+    [invalid] = split_body(b"[\xff]")
+    assert isinstance(invalid, Malformed) and invalid == b"\xff"
+
+
+def test_bytes_that_are_not_utf8_stay_in_their_element_and_the_elements_around_them_count() -> None:
+    """Issue 12 (8): an invalid-UTF-8 element used to turn the whole array into one bad item."""
+    body = b'[{"a": 1}, {"b": "\xff\xfe"}, {"c": 3}]'
+    assert split_body(body) == [b'{"a": 1}', b'{"b": "\xff\xfe"}', b'{"c": 3}']
+
+
+def test_splitting_stops_past_the_item_limit() -> None:
+    with pytest.raises(TooManyItems, match="more than 3 events"):
+        split_body(b"{}\n" * 4, "application/x-ndjson", limit=3)
+    with pytest.raises(TooManyItems):
+        split_body(b"[" + b",".join([b"{}"] * 4) + b"]", limit=3)
+    with pytest.raises(TooManyItems):
+        split_body(b"{}\n{}\n\n{}\n{}", limit=3)  # NDJSON without its content type
+    assert len(split_body(b"{}\n" * 3, limit=3)) == 3
     assert split_body(b"") == [] and split_body(b"  \n ") == []

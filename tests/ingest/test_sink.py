@@ -29,6 +29,7 @@ from tests.ingest.support import (
     rows,
     settings,
     wait_for,
+    waiting_on_a_lock,
 )
 
 ORDERS = table_for("order.lifecycle")
@@ -125,6 +126,10 @@ BAD_INPUT: dict[str, tuple[bytes, str]] = {
                 payload={"driver_id": "d", "latitude": float("inf"), "longitude": 1.0},
             )
         ),
+        "finite_number",
+    ),
+    "a mantissa that carries a double past its range": (
+        encode(event(context={"big": 1})).replace(b'"big": 1', b'"big": 99999999999e299'),
         "finite_number",
     ),
     "NUL character": (encode(event(source="a\u0000pi")), "no_nul_character"),
@@ -275,23 +280,13 @@ def test_positions_are_reported_only_after_their_batch_commits(pg_url: str, pg_w
         lock_event_tables(blocker)
         sink.add(messages([encode(event()) for _ in range(5)]), position="first")
         # The batch is in the warehouse, waiting on the lock: written but not committed.
-        wait_for(lambda: _waiting_on_a_lock(pg_url), timeout=30, what="the write to wait on the lock")
+        wait_for(lambda: waiting_on_a_lock(pg_url), timeout=30, what="the write to wait on the lock")
         assert sink.take_committed() == []
         assert count(pg_url, ORDERS) == 0
     assert sink.flush(timeout=10)
     assert sink.take_committed() == ["first"]
     assert count(pg_url, ORDERS) == 5
     sink.close()
-
-
-def _waiting_on_a_lock(pg_url: str) -> bool:
-    database = pg_url.rsplit("/", 1)[1]
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        found = admin.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
-            (database,),
-        ).fetchone()
-    return bool(found and found[0])
 
 
 def test_backpressure_when_the_warehouse_stalls_then_drains(pg_url: str, pg_writer: Writer) -> None:

@@ -1,0 +1,227 @@
+"""A local spool: what ``POST /v1/events`` accepted on the memory bus, on disk before the 202.
+
+Append-only segment files of framed records (length, CRC-32, bytes), each append fsync'ed before
+it returns, so an accepted event survives SIGKILL and power loss. One reader (the pump) reads
+them back in order; ``commit`` records, atomically, how far the warehouse has taken them, and
+deletes segments wholly behind that point. A restart reads on from the last commit: what was in
+flight is delivered again, and the idempotent writes absorb it. A torn record at the end (a crash
+mid-append, never acknowledged) is cut off when the spool opens.
+
+Bounded: an append that would take the unacknowledged bytes past ``max_bytes`` raises SpoolFull
+(HTTP answers 503), as does a failing disk. One process per spool: a second one is refused.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import struct
+import threading
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+_HEADER = struct.Struct(">II")  # payload length, CRC-32 of the payload
+SEGMENT_BYTES = 64 * 1024 * 1024
+_CHECKPOINT = "checkpoint"
+_LOCK = "lock"
+_SUFFIX = ".spool"
+
+
+class SpoolFull(Exception):
+    """The spool cannot take these records now (bound reached or the disk refused)."""
+
+
+class SpoolBusy(Exception):
+    """Another process holds the spool."""
+
+
+@dataclass(frozen=True, order=True)
+class SpoolPosition:
+    """Just after a record: its segment and the byte offset there."""
+
+    segment: int
+    offset: int
+
+
+def _segment_name(number: int) -> str:
+    return f"{number:012d}{_SUFFIX}"
+
+
+class Spool:
+    """See the module docstring. ``append`` is thread-safe; ``read`` belongs to one reader."""
+
+    def __init__(self, directory: Path, max_bytes: int, segment_bytes: int = SEGMENT_BYTES) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self.segment_bytes = segment_bytes
+        directory.mkdir(exist_ok=True)  # the leaf only: a mistyped parent is an error, not a new tree
+        self._lock_file = (directory / _LOCK).open("a")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            raise SpoolBusy(f"{directory} is in use by another ingest process") from None
+        self._appended = threading.Condition()
+        self._committed = self._read_checkpoint()
+        self._sizes: dict[int, int] = {}
+        for path in sorted(directory.glob(f"*{_SUFFIX}")):
+            number = int(path.name.removesuffix(_SUFFIX))
+            if number < self._committed.segment:
+                path.unlink()
+            else:
+                self._sizes[number] = path.stat().st_size
+        self._segment = max(self._sizes, default=self._committed.segment)
+        self._sizes[self._segment] = self._valid_length(self._segment)
+        self._file = (directory / _segment_name(self._segment)).open("ab")
+        self._file.truncate(self._sizes[self._segment])  # a torn, never-acknowledged last record
+        self._read_at = self._committed
+        self._reader: BinaryIO | None = None
+        self._reader_segment = -1
+        self._closed = False
+
+    # -- appending -------------------------------------------------------------------------
+
+    @property
+    def unacknowledged_bytes(self) -> int:
+        with self._appended:
+            return self._unacknowledged()
+
+    def _unacknowledged(self) -> int:
+        return sum(size for number, size in self._sizes.items() if number >= self._committed.segment) - (
+            self._committed.offset
+        )
+
+    def append(self, records: Sequence[bytes]) -> None:
+        """Write ``records`` and fsync them; on return they survive a crash."""
+        frames = b"".join(_HEADER.pack(len(record), zlib.crc32(record)) + record for record in records)
+        with self._appended:
+            if self._closed:
+                raise SpoolFull("the spool is closed (the service is stopping)")
+            used = self._unacknowledged()
+            if used and used + len(frames) > self.max_bytes:
+                raise SpoolFull(f"the spool holds {used} unwritten bytes (limit {self.max_bytes})")
+            if self._sizes[self._segment] >= self.segment_bytes:
+                self._roll()
+            start = self._sizes[self._segment]
+            try:
+                self._file.write(frames)
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            except OSError as error:
+                self._file.truncate(start)  # nothing half-written stays behind a refused append
+                raise SpoolFull(f"the spool's disk refused the events: {error.strerror}") from None
+            self._sizes[self._segment] = start + len(frames)
+            self._appended.notify_all()
+
+    def _roll(self) -> None:
+        self._file.close()
+        self._segment += 1
+        self._sizes[self._segment] = 0
+        self._file = (self.directory / _segment_name(self._segment)).open("ab")
+        _fsync_directory(self.directory)
+
+    # -- reading and committing ------------------------------------------------------------
+
+    def read(self, max_records: int, timeout: float) -> tuple[list[bytes], SpoolPosition | None]:
+        """Up to ``max_records`` records after the last read, waiting up to ``timeout`` seconds."""
+        with self._appended:
+            if not self._available():
+                self._appended.wait(timeout)
+            if self._closed or not self._available():
+                return [], None
+            end = self._sizes[self._read_at.segment]
+        if self._reader_segment != self._read_at.segment:
+            if self._reader is not None:
+                self._reader.close()
+            self._reader = (self.directory / _segment_name(self._read_at.segment)).open("rb")
+            self._reader_segment = self._read_at.segment
+        assert self._reader is not None
+        self._reader.seek(self._read_at.offset)
+        data = self._reader.read(min(end - self._read_at.offset, max(max_records, 1) * 4096))
+        records: list[bytes] = []
+        offset = 0
+        while len(records) < max_records and offset + _HEADER.size <= len(data):
+            length, _ = _HEADER.unpack_from(data, offset)
+            if offset + _HEADER.size + length > len(data):
+                if not records:  # one record longer than the read: read exactly it
+                    self._reader.seek(self._read_at.offset)
+                    data = self._reader.read(_HEADER.size + length)
+                    continue
+                break
+            records.append(data[offset + _HEADER.size : offset + _HEADER.size + length])
+            offset += _HEADER.size + length
+        self._read_at = SpoolPosition(self._read_at.segment, self._read_at.offset + offset)
+        position = self._read_at
+        with self._appended:
+            if (
+                self._read_at.offset >= self._sizes[self._read_at.segment]
+                and self._read_at.segment < self._segment
+            ):
+                self._read_at = SpoolPosition(self._read_at.segment + 1, 0)
+        return records, position if records else None
+
+    def _available(self) -> bool:
+        at = self._read_at
+        return at.offset < self._sizes.get(at.segment, 0) or at.segment < self._segment
+
+    def commit(self, position: SpoolPosition) -> None:
+        """Everything up to ``position`` is in the warehouse: record it, drop whole segments."""
+        with self._appended:
+            if position <= self._committed or self._closed:
+                return
+            self._committed = position
+        temporary = self.directory / f"{_CHECKPOINT}.tmp"
+        with temporary.open("w") as handle:
+            handle.write(f"{position.segment} {position.offset}\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(self.directory / _CHECKPOINT)
+        _fsync_directory(self.directory)
+        with self._appended:
+            for number in [n for n in self._sizes if n < position.segment]:
+                del self._sizes[number]
+                (self.directory / _segment_name(number)).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        with self._appended:
+            self._closed = True
+            self._appended.notify_all()
+            self._file.close()
+        if self._reader is not None:
+            self._reader.close()
+        self._lock_file.close()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def _read_checkpoint(self) -> SpoolPosition:
+        try:
+            segment, offset = (self.directory / _CHECKPOINT).read_text().split()
+        except FileNotFoundError:
+            return SpoolPosition(0, 0)
+        return SpoolPosition(int(segment), int(offset))
+
+    def _valid_length(self, number: int) -> int:
+        """The length of the segment's whole, intact records (a torn tail is not counted)."""
+        path = self.directory / _segment_name(number)
+        if not path.exists():
+            return 0
+        data = path.read_bytes()
+        offset = 0
+        while offset + _HEADER.size <= len(data):
+            length, crc = _HEADER.unpack_from(data, offset)
+            end = offset + _HEADER.size + length
+            if end > len(data) or zlib.crc32(data[offset + _HEADER.size : end]) != crc:
+                break
+            offset = end
+        return offset
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,81 @@
+"""The memory bus's spool on a real disk: order, restart, torn tails, bounds, one owner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.spool import Spool, SpoolBusy, SpoolFull, SpoolPosition
+
+MIB = 1024 * 1024
+
+
+def read_all(spool: Spool) -> tuple[list[bytes], SpoolPosition | None]:
+    records: list[bytes] = []
+    last = None
+    while True:
+        batch, position = spool.read(1000, 0)
+        if not batch:
+            return records, last
+        records += batch
+        last = position
+
+
+def test_records_come_back_in_order_and_a_restart_delivers_what_was_not_committed(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool", MIB)
+    spool.append([b"a", b"b"])
+    spool.append([b"c"])
+    first, position = spool.read(2, 0)
+    assert first == [b"a", b"b"] and position is not None
+    spool.commit(position)
+    assert spool.read(10, 0)[0] == [b"c"]
+    spool.close()  # c was read but never committed
+
+    reopened = Spool(tmp_path / "spool", MIB)
+    assert read_all(reopened)[0] == [b"c"]
+    reopened.close()
+
+
+def test_a_torn_last_record_is_cut_off_and_appends_continue_after_it(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool", MIB)
+    spool.append([b"kept"])
+    spool.close()
+    [segment] = (tmp_path / "spool").glob("*.spool")
+    with segment.open("ab") as handle:
+        handle.write(b"\x00\x00\x00\x10torn")  # a header promising 16 bytes, then a crash
+
+    reopened = Spool(tmp_path / "spool", MIB)
+    reopened.append([b"next"])
+    assert read_all(reopened)[0] == [b"kept", b"next"]
+    reopened.close()
+
+
+def test_committed_segments_are_deleted_and_the_bound_counts_only_unwritten_bytes(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool", max_bytes=4096, segment_bytes=1024)
+    record = b"x" * 500
+    for _ in range(6):  # 6 framed records of 508 bytes: two segments of 1,524
+        spool.append([record])
+    assert len(list((tmp_path / "spool").glob("*.spool"))) == 2
+    with pytest.raises(SpoolFull, match="limit 4096"):
+        spool.append([record] * 3)
+    records, position = read_all(spool)
+    assert records == [record] * 6 and position is not None
+    spool.commit(position)
+    assert spool.unacknowledged_bytes == 0
+    assert len(list((tmp_path / "spool").glob("*.spool"))) == 1  # only the one still written to
+    spool.append([record] * 3)  # room again
+    spool.close()
+
+
+def test_a_second_process_cannot_open_the_same_spool(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool", MIB)
+    with pytest.raises(SpoolBusy):
+        Spool(tmp_path / "spool", MIB)
+    spool.close()
+
+
+def test_a_spool_directory_whose_parent_does_not_exist_is_not_created(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        Spool(tmp_path / "missing" / "spool", MIB)
+    assert not (tmp_path / "missing").exists()

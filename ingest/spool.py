@@ -1,8 +1,10 @@
 """A local spool: what ``POST /v1/events`` accepted on the memory bus, on disk before the 202.
 
 Append-only segment files of framed records (length, CRC-32, bytes), each append fsync'ed before
-it returns, so an accepted event survives SIGKILL and power loss. One reader (the pump) reads
-them back in order; ``commit`` records, atomically, how far the warehouse has taken them, and
+it returns, so an accepted event survives SIGKILL and power loss. Concurrent appends share
+fsyncs (group commit): one caller syncs the file while the others write behind it, and a caller
+whose records an earlier sync already covered returns at once. One reader (the pump) reads synced
+records back in order; ``commit`` records, atomically, how far the warehouse has taken them, and
 deletes segments wholly behind that point. A restart reads on from the last commit: what was in
 flight is delivered again, and the idempotent writes absorb it. A torn record at the end (a crash
 mid-append, never acknowledged) is cut off when the spool opens.
@@ -77,6 +79,9 @@ class Spool:
         self._sizes[self._segment] = self._valid_length(self._segment)
         self._file = (directory / _segment_name(self._segment)).open("ab")
         self._file.truncate(self._sizes[self._segment])  # a torn, never-acknowledged last record
+        os.fsync(self._file.fileno())
+        self._durable = SpoolPosition(self._segment, self._sizes[self._segment])
+        self._syncing = threading.Lock()  # one fsync at a time
         self._read_at = self._committed
         self._reader: BinaryIO | None = None
         self._reader_segment = -1
@@ -109,14 +114,36 @@ class Spool:
             try:
                 self._file.write(frames)
                 self._file.flush()
-                os.fsync(self._file.fileno())
             except OSError as error:
                 self._file.truncate(start)  # nothing half-written stays behind a refused append
                 raise SpoolFull(f"the spool's disk refused the events: {error.strerror}") from None
             self._sizes[self._segment] = start + len(frames)
-            self._appended.notify_all()
+            mine = SpoolPosition(self._segment, start + len(frames))
+        self._sync(mine)
+
+    def _sync(self, mine: SpoolPosition) -> None:
+        """Return once everything up to ``mine`` is on disk, syncing it unless another caller's
+        fsync already did."""
+        with self._syncing:
+            with self._appended:
+                if self._durable >= mine:
+                    return
+                target = SpoolPosition(self._segment, self._sizes[self._segment])
+                descriptor = os.dup(self._file.fileno())  # stays valid if the segment rolls meanwhile
+            try:
+                os.fsync(descriptor)
+            except OSError as error:
+                raise SpoolFull(f"the spool's disk refused the events: {error.strerror}") from None
+            finally:
+                os.close(descriptor)
+            with self._appended:
+                self._durable = max(self._durable, target)
+                self._appended.notify_all()
 
     def _roll(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._durable = max(self._durable, SpoolPosition(self._segment, self._sizes[self._segment]))
         self._file.close()
         self._segment += 1
         self._sizes[self._segment] = 0
@@ -132,7 +159,8 @@ class Spool:
                 self._appended.wait(timeout)
             if self._closed or not self._available():
                 return [], None
-            end = self._sizes[self._read_at.segment]
+            at = self._read_at
+            end = self._durable.offset if at.segment == self._durable.segment else self._sizes[at.segment]
         if self._reader_segment != self._read_at.segment:
             if self._reader is not None:
                 self._reader.close()
@@ -164,8 +192,8 @@ class Spool:
         return records, position if records else None
 
     def _available(self) -> bool:
-        at = self._read_at
-        return at.offset < self._sizes.get(at.segment, 0) or at.segment < self._segment
+        """Synced records after the read position (or a finished segment to move past)."""
+        return self._read_at < self._durable
 
     def commit(self, position: SpoolPosition) -> None:
         """Everything up to ``position`` is in the warehouse: record it, drop whole segments."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,28 @@ def test_a_spool_directory_whose_parent_does_not_exist_is_not_created(tmp_path: 
     with pytest.raises(FileNotFoundError):
         Spool(tmp_path / "missing" / "spool", MIB)
     assert not (tmp_path / "missing").exists()
+
+
+def test_concurrent_appends_share_fsyncs_and_every_record_comes_back_once_in_each_writers_order(
+    tmp_path: Path,
+) -> None:
+    spool = Spool(tmp_path / "spool", 64 * MIB, segment_bytes=4096)  # small segments: rolls under load
+    writers = 8
+
+    def write(writer: int) -> None:
+        for index in range(50):
+            spool.append([f"{writer}:{index}".encode(), f"{writer}:{index}b".encode()])
+
+    threads = [threading.Thread(target=write, args=(writer,)) for writer in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    records, _ = read_all(spool)
+    spool.close()
+    assert sorted(records) == sorted(
+        f"{w}:{i}{s}".encode() for w in range(writers) for i in range(50) for s in ("", "b")
+    )
+    for writer in range(writers):
+        mine = [record for record in records if record.startswith(f"{writer}:".encode())]
+        assert mine == [f"{writer}:{i}{s}".encode() for i in range(50) for s in ("", "b")]

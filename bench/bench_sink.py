@@ -18,8 +18,9 @@ from _ingest import line, make_events
 from psycopg import sql
 from psycopg.types.json import set_json_dumps
 
+from ingest.messages import Message
 from ingest.runtime import tune_for_throughput
-from ingest.sink import Message, Sink
+from ingest.sink import Sink
 from ingest.testing.postgres import fresh_database
 from ingest.writers.postgres import PostgresWriter
 from schema import EVENT_TABLES, TableSpec, event_row, parse_event

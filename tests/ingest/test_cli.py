@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -11,8 +12,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.cli import main
+from ingest.cli import _configure_logging, main
 from schema import DEAD_LETTER_TABLE, EVENT_TABLES, table_for
+from schema.contract import SECRET_MASK
 from schema.dialects import POSTGRES as postgres_dialect
 from tests.ingest.support import (
     count,
@@ -122,7 +124,7 @@ def test_provision_and_check_fail_fast_with_exit_code_2_on_config_errors_and_unr
         assert main([command]) == 2
         captured = capsys.readouterr()
         assert (
-            f"ingest {command}: cannot reach the warehouse postgresql://postgres:***@127.0.0.1"
+            f"ingest {command}: cannot reach the warehouse postgresql://postgres:{SECRET_MASK}@127.0.0.1"
             in captured.err
         )
         assert "hunter2" not in captured.err + captured.out
@@ -168,3 +170,22 @@ def test_sigint_during_replay_stops_without_a_traceback(tmp_path: Path, pg_url: 
         _, errors = replay.communicate(timeout=60)
     assert replay.returncode == 130
     assert "Traceback" not in errors and "interrupted" in errors
+
+
+def test_every_log_line_is_masked_whatever_logs_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 12 (5): a library that logs a URL or a password (psycopg, uvicorn, librdkafka) must not
+    print it: the handler masks every formatted line, arguments and tracebacks included."""
+    root = logging.getLogger()
+    kept = root.handlers[:], root.level
+    try:
+        _configure_logging()
+        try:
+            raise RuntimeError("connect failed: postgresql://app:hunter2@db/warehouse")
+        except RuntimeError:
+            logging.getLogger("some.library").exception("retrying with password=%s", "hunter2")
+    finally:
+        root.handlers[:], level = kept
+        root.setLevel(level)
+    printed = capsys.readouterr().err
+    assert "hunter2" not in printed
+    assert f"password={SECRET_MASK}" in printed and f"app:{SECRET_MASK}@db" in printed

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ingest.bus import Bus, open_bus
+from ingest.bus.base import BusProblem
 from ingest.config import Settings
 from ingest.deadletters import claims
 from ingest.framing import Malformed
@@ -28,6 +29,7 @@ from ingest.sink import Sink
 from ingest.write_loop import describe
 from ingest.writers import Writer, open_writer
 from schema import EventValidationError, Issue, parse_event
+from schema.contract import mask_secrets
 from schema.events import EventEnvelope
 from schema.exceptions import preview
 
@@ -197,6 +199,8 @@ class Service:
         checks = {"warehouse": self._warehouse_state(), "bus": "ok"}
         try:
             self.bus.ping()
+        except BusProblem as problem:
+            checks["bus"] = mask_secrets(str(problem))
         except Exception as error:
             log.warning("readiness: the bus does not answer: %s", describe(error))
             checks["bus"] = f"unreachable ({type(error).__name__}); see the service log"

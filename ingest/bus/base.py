@@ -10,6 +10,12 @@ from ingest.config import Settings
 from ingest.messages import Message, Polled
 
 
+class BusProblem(RuntimeError):
+    """A problem of the bus an operator can act on, said with configuration names only (a topic,
+    a subscription; never a host or a credential): ``/readyz`` shows its message. Any other
+    error from ``ping`` is shown by its type alone."""
+
+
 class BusFull(Exception):
     """The bus cannot take more input now; HTTP answers 503 and the client retries."""
 
@@ -69,4 +75,4 @@ class Bus(ABC):
     def close(self) -> None: ...
 
 
-__all__ = ["Bus", "BusFull", "Message", "Polled"]
+__all__ = ["Bus", "BusFull", "BusProblem", "Message", "Polled"]

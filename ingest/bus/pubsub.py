@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.batcher import WRITE_QUEUE_DEPTH
-from ingest.bus.base import Bus, BusFull, Polled
+from ingest.bus.base import Bus, BusFull, BusProblem, Polled
 from ingest.config import ConfigError, Settings
 from ingest.messages import Message
 
@@ -280,11 +280,11 @@ class PubSubBus(Bus):
 
     def ping(self) -> None:
         if self._future is not None and self._future.done():
-            raise RuntimeError(self._stream_failure(self._future))
+            raise BusProblem(self._stream_failure(self._future))
         try:
             self._check_exists()
         except _Missing as missing:
-            raise RuntimeError(str(missing)) from None
+            raise BusProblem(str(missing)) from None
 
     def close(self) -> None:
         """Stop the stream, then nack everything received and not committed: it comes back at once

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from ingest.bus import open_bus
 from ingest.config import ConfigError, load_settings
 from ingest.writers import open_writer
 from schema import BusContract, build_contract
@@ -81,13 +80,11 @@ def test_kafka_needs_topic_and_brokers(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings()
 
 
-def test_pubsub_is_configured_but_its_driver_is_not_shipped_yet() -> None:
+def test_the_pubsub_subscription_defaults_to_the_topic_and_ingest() -> None:
     settings = load_settings(
         EVENT_BUS_DRIVER="pubsub", EVENT_BUS_PUBSUB_TOPIC="analytics-events", PUBSUB_PROJECT_ID="laundry-prod"
     )
     assert settings.pubsub_subscription_id == "analytics-events-ingest"
-    with pytest.raises(ConfigError, match="EVENT_BUS_DRIVER=pubsub: not available"):
-        open_bus(settings)
 
 
 def test_the_contract_supplies_bus_and_namespace(tmp_path: Path) -> None:

@@ -53,6 +53,7 @@ bench: $(VENV)/.bench $(BQ_VENV)/.installed
 	$(PY) bench/bench_sink.py
 	$(PY) bench/bench_kafka.py
 	$(PY) bench/bench_dlt.py
+	$(PY) bench/bench_replay_duckdb.py
 	$(PY) bench/bench_rss.py
 	$(PY) bench/bench_bigquery.py
 	$(PY) bench/bench_pubsub.py

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
+from _cpu import CpuMeter, cpu_line
 from _ingest import line, make_events
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
@@ -55,8 +56,9 @@ Batch = dict[TableSpec, list[tuple[Any, ...]]]
 
 
 @contextmanager
-def emulator() -> Iterator[str]:
-    """bqemulator on free ports, through the tests' launcher (no spatial extension)."""
+def emulator() -> Iterator[tuple[str, int]]:
+    """bqemulator on free ports, through the tests' launcher (no spatial extension): its endpoint
+    and its pid."""
     python = REPO / ".venv-bqemulator" / "bin" / "python"
     if not python.exists():
         subprocess.run(["make", "-C", str(REPO), ".venv-bqemulator/.installed"], check=True)
@@ -79,7 +81,7 @@ def emulator() -> Iterator[str]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise
                 time.sleep(0.2)
-        yield endpoint
+        yield endpoint, process.pid
     finally:
         process.terminate()
         process.wait(30)
@@ -222,21 +224,26 @@ def main() -> None:
     size = sum(map(len, bodies)) / count
     print(f"BigQuery writer on bqemulator (STAND-IN figures), {count:,} events, {size:.0f} B each")
     print(f"batches of {BATCH}; other work on this 2-core machine moves these figures: run twice")
-    with emulator() as endpoint:
+    with emulator() as (endpoint, emulator_pid):
         os.environ["BIGQUERY_EMULATOR_HOST"] = endpoint
         bq = client(endpoint)
         batches = prebuilt(bodies)
 
         raw = fresh_writer()
-        base = baseline(bq, raw, batches)
+        with CpuMeter(emulator_pid) as base_cpu:
+            base = baseline(bq, raw, batches)
         print(line("baseline: pre-built NDJSON, load job straight into tables", base, "rows/s"))
 
         writer = fresh_writer()
-        ours = through_sink(writer, bodies)
+        with CpuMeter(emulator_pid) as our_cpu:
+            ours = through_sink(writer, bodies)
         total = sum(stored(bq, writer, spec) for spec in EVENT_TABLES.values())
         print(
             line(f"writer via sink: validate + staging load + MERGE ({total:,} rows)", ours, "events/s", base)
         )
+        print(cpu_line("baseline CPU (this process + bqemulator)", base_cpu.per_thousand(count)))
+        base_per_1k = base_cpu.per_thousand(count)
+        print(cpu_line("sink CPU (this process + bqemulator)", our_cpu.per_thousand(count), base_per_1k))
         again = through_sink(writer, bodies)
         total = sum(stored(bq, writer, spec) for spec in EVENT_TABLES.values())
         print(line(f"the same events again, all duplicates ({total:,} rows)", again, "events/s", base))

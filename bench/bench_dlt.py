@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from _cpu import CpuMeter, cpu_line
 from _ingest import line, make_events
 
 from ingest.cli import main as ingest_main
@@ -68,10 +69,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch, fresh_database("bench") as url:
         path = Path(scratch) / "events.jsonl"
         path.write_bytes(b"\n".join(make_events(count)) + b"\n")
-        dlt_rate = load_with_dlt(url, path, Path(scratch) / "dlt")
-        ours = load_with_ingest(url, path)
+        with CpuMeter() as dlt_cpu:  # dlt's extract, normalize and load run in this process
+            dlt_rate = load_with_dlt(url, path, Path(scratch) / "dlt")
+        with CpuMeter() as our_cpu:
+            ours = load_with_ingest(url, path)
     print(line("baseline: dlt 1.31 pipeline.run, merge, default format", dlt_rate, "events/s"))
     print(line("ingest replay (validation, dead letters, idempotent)", ours, "events/s", dlt_rate, ">= 5x"))
+    print(cpu_line("dlt CPU (this process and its children)", dlt_cpu.per_thousand(count)))
+    print(cpu_line("ingest replay CPU", our_cpu.per_thousand(count), dlt_cpu.per_thousand(count)))
 
 
 if __name__ == "__main__":

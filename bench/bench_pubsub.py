@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from _cpu import own_cpu_seconds
 from _ingest import line, make_events
 
 from ingest.config import load_settings
@@ -60,7 +61,7 @@ def service_run(topic: str, subscription: str, url: str, total: int) -> tuple[fl
             EVENT_SINK_BATCH_SIZE=BATCH,
         )
     )
-    cpu = time.process_time()
+    cpu = own_cpu_seconds()
     running.start()
     first = None
     while (written := running.metrics.total("ingest_rows_written")) < total:
@@ -68,7 +69,7 @@ def service_run(topic: str, subscription: str, url: str, total: int) -> tuple[fl
             first = (time.perf_counter(), written)
         time.sleep(0.005)
     finished = time.perf_counter()
-    cpu = time.process_time() - cpu
+    cpu = own_cpu_seconds() - cpu
     running.stop()
     assert first is not None
     return (total - first[1]) / (finished - first[0]), cpu / total * 1000
@@ -89,7 +90,7 @@ def baseline_run(subscription: str, url: str, total: int) -> tuple[float, float]
     writer = PostgresWriter(url, dialect.DEFAULT_NAMESPACE)
     writer._safe_batches = 1 << 30  # the COPY -> temp + ON CONFLICT path only
     subscriber: Any = pubsub_v1.SubscriberClient()
-    cpu = time.process_time()
+    cpu = own_cpu_seconds()
     future = subscriber.subscribe(
         f"projects/{PROJECT}/subscriptions/{subscription}",
         collect,
@@ -115,7 +116,7 @@ def baseline_run(subscription: str, url: str, total: int) -> tuple[float, float]
             message.ack()
         done += len(taken)
     finished = time.perf_counter()
-    cpu = time.process_time() - cpu
+    cpu = own_cpu_seconds() - cpu
     future.cancel()
     future.result(timeout=30)
     subscriber.close()

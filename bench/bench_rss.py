@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from _cpu import CpuMeter, cpu_line
 from _ingest import line, make_events, produce
 
 from ingest.testing import tansu
@@ -99,17 +100,23 @@ def main() -> None:
                         while client.post("/v1/events", content=body).status_code == 503:
                             time.sleep(0.5)
 
-            poster = threading.Thread(target=post_all)
-            poster.start()
-            produce(broker, topic, bodies)
-            poster.join()
-            wait(lambda: rows(url) == count + len(posted), 300)
+            # This process only generates the load: count the service and the broker.
+            service_cpu, broker_cpu = CpuMeter(server.pid, own=False), CpuMeter(running.pid, own=False)
+            with service_cpu, broker_cpu:
+                poster = threading.Thread(target=post_all)
+                poster.start()
+                produce(broker, topic, bodies)
+                poster.join()
+                wait(lambda: rows(url) == count + len(posted), 300)
             peak = status_kb(server.pid, "VmHWM") / 1024
         finally:
             server.terminate()
             server.wait(30)
     print(line("baseline: the same service idle (VmRSS)", idle, "MB"))
     print(line("peak under load (VmHWM)", peak, "MB", idle, "<= 200 MB"))
+    events = count + len(posted)
+    print(cpu_line("service CPU (`ingest serve`, Kafka + HTTP events)", service_cpu.per_thousand(events)))
+    print(cpu_line("Tansu CPU over the same stretch", broker_cpu.per_thousand(events)))
 
 
 def _ready(base: str) -> bool:

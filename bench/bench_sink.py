@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from _cpu import CpuMeter, cpu_line
 from _ingest import line, make_events
 from psycopg import sql
 from psycopg.types.json import set_json_dumps
@@ -35,7 +36,7 @@ def truncate(url: str) -> None:
             conn.execute(f"TRUNCATE {dialect.qualified(spec.name, dialect.DEFAULT_NAMESPACE)}".encode())
 
 
-def baseline(url: str, bodies: list[bytes]) -> float:
+def baseline(url: str, bodies: list[bytes], meter: CpuMeter) -> float:
     """Pre-built rows, COPY BINARY into a temp table, INSERT ... ON CONFLICT DO NOTHING, per batch."""
     now = datetime.now(UTC)
     batches: list[dict[TableSpec, list[tuple[Any, ...]]]] = []
@@ -58,33 +59,33 @@ def baseline(url: str, bodies: list[bytes]) -> float:
             names = [dialect.TYPES[column.type] for column in spec.columns]
             oids[spec.name] = [conn.execute("SELECT %s::regtype::oid", (n,)).fetchone()[0] for n in names]  # type: ignore[index]
         conn.commit()
-        started = time.perf_counter()
-        for grouped in batches:
-            with conn.transaction(), conn.cursor() as cursor:
-                for spec, rows in grouped.items():
-                    temp = sql.Identifier(f"tmp_{spec.name}")
-                    with cursor.copy(sql.SQL("COPY {} FROM STDIN (FORMAT BINARY)").format(temp)) as copy:
-                        copy.set_types(oids[spec.name])
-                        for row in rows:
-                            copy.write_row(row)
-                    target = sql.SQL(dialect.qualified(spec.name, dialect.DEFAULT_NAMESPACE))
-                    cursor.execute(
-                        sql.SQL("INSERT INTO {} SELECT * FROM {} ON CONFLICT (event_id) DO NOTHING").format(
-                            target, temp
-                        )
-                    )
-        return len(bodies) / (time.perf_counter() - started)
+        with meter:
+            started = time.perf_counter()
+            for grouped in batches:
+                with conn.transaction(), conn.cursor() as cursor:
+                    for spec, rows in grouped.items():
+                        temp = sql.Identifier(f"tmp_{spec.name}")
+                        with cursor.copy(sql.SQL("COPY {} FROM STDIN (FORMAT BINARY)").format(temp)) as copy:
+                            copy.set_types(oids[spec.name])
+                            for row in rows:
+                                copy.write_row(row)
+                        target = sql.SQL(dialect.qualified(spec.name, dialect.DEFAULT_NAMESPACE))
+                        insert = "INSERT INTO {} SELECT * FROM {} ON CONFLICT (event_id) DO NOTHING"
+                        cursor.execute(sql.SQL(insert).format(target, temp))
+            elapsed = time.perf_counter() - started
+        return len(bodies) / elapsed
 
 
-def sink(url: str, bodies: list[bytes]) -> float:
+def sink(url: str, bodies: list[bytes], meter: CpuMeter) -> float:
     writer = PostgresWriter(url, dialect.DEFAULT_NAMESPACE)
     messages = [Message(body, f"bench:{index}") for index, body in enumerate(bodies)]
-    started = time.perf_counter()
-    running = Sink(writer, batch_size=BATCH, flush_interval_s=0.5, max_buffer_bytes=64 << 20).start()
-    for start in range(0, len(messages), BATCH):
-        running.add(messages[start : start + BATCH])
-    running.close()
-    elapsed = time.perf_counter() - started
+    with meter:
+        started = time.perf_counter()
+        running = Sink(writer, batch_size=BATCH, flush_interval_s=0.5, max_buffer_bytes=64 << 20).start()
+        for start in range(0, len(messages), BATCH):
+            running.add(messages[start : start + BATCH])
+        running.close()
+        elapsed = time.perf_counter() - started
     writer.close()
     assert running.metrics.total("ingest_rows_written") == len(bodies)
     return len(bodies) / elapsed
@@ -98,11 +99,15 @@ def main() -> None:
     print(f"(a) sink vs raw COPY->temp+ON CONFLICT, {count:,} events, {size:.0f} B each")
     with fresh_database("bench") as url:
         PostgresWriter(url, dialect.DEFAULT_NAMESPACE).provision()
-        base = baseline(url, bodies)
+        base_cpu, our_cpu = CpuMeter(), CpuMeter()
+        base = baseline(url, bodies, base_cpu)
         truncate(url)
-        ours = sink(url, bodies)
+        ours = sink(url, bodies, our_cpu)
     print(line("baseline: pre-built rows, COPY->temp + ON CONFLICT", base, "rows/s"))
     print(line("sink: raw bytes -> validated rows -> Postgres", ours, "events/s", base, ">= 0.8x"))
+    print(cpu_line("baseline CPU (this process; rows pre-built outside)", base_cpu.per_thousand(count)))
+    base_per_1k = base_cpu.per_thousand(count)
+    print(cpu_line("sink CPU (this process, all threads)", our_cpu.per_thousand(count), base_per_1k))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,68 @@
+"""CPU seconds spent on a measured stretch of a benchmark, so a reader sees which side moved.
+
+A rate alone hides where the time went: a faster path may just burn more cores. Each benchmark
+wraps its baseline and its own path in ``CpuMeter`` and prints CPU seconds per 1,000 events for
+both. The meter counts this process (all its threads), its children that have been waited for
+during the stretch (``RUSAGE_CHILDREN``), and any live processes it is told about by pid (a
+spawned service or broker, read from ``/proc/<pid>/stat``). The Postgres server's own backends are
+not counted: they belong to the shared server, not to the benchmark.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from pathlib import Path
+from types import TracebackType
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process (utime and stime, fields 14 and 15)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def own_cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its children that were waited for."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+class CpuMeter:
+    """``with CpuMeter(pid, ...) as meter:`` then ``meter.seconds``: CPU used inside the block."""
+
+    def __init__(self, *pids: int, own: bool = True) -> None:
+        """``own=False`` counts only ``pids`` (when this process is the load generator)."""
+        self.pids = pids
+        self.own = own
+        self.seconds = 0.0
+
+    def _now(self) -> float:
+        mine = own_cpu_seconds() if self.own else 0.0
+        return mine + sum(process_cpu_seconds(pid) for pid in self.pids)
+
+    def __enter__(self) -> CpuMeter:
+        self._started = self._now()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.seconds = self._now() - self._started
+
+    def per_thousand(self, events: int) -> float:
+        """CPU seconds per 1,000 events."""
+        return self.seconds * 1000 / events
+
+
+def cpu_line(label: str, per_thousand: float, baseline: float | None = None) -> str:
+    """One printed figure: CPU seconds per 1,000 events, and the ratio to the baseline's (lower
+    is cheaper)."""
+    ratio = f"  ratio {per_thousand / baseline:.2f}x" if baseline else ""
+    return f"{label:<58} {per_thousand:>12.3f} CPU s/1k events{ratio}"

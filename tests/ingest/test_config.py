@@ -80,11 +80,16 @@ def test_kafka_needs_topic_and_brokers(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings()
 
 
-def test_the_pubsub_subscription_defaults_to_the_topic_and_ingest() -> None:
+def test_the_pubsub_subscription_defaults_to_the_topic_and_ingest_and_leases_last_a_day() -> None:
     settings = load_settings(
         EVENT_BUS_DRIVER="pubsub", EVENT_BUS_PUBSUB_TOPIC="analytics-events", PUBSUB_PROJECT_ID="laundry-prod"
     )
     assert settings.pubsub_subscription_id == "analytics-events-ingest"
+    assert settings.pubsub_max_lease_s == 24 * 3600
+    with pytest.raises(
+        ConfigError, match=r"EVENT_BUS_PUBSUB_MAX_LEASE_S='60': Input should be greater than or equal to 600"
+    ):
+        load_settings(EVENT_BUS_PUBSUB_MAX_LEASE_S="60")
 
 
 def test_the_contract_supplies_bus_and_namespace(tmp_path: Path) -> None:

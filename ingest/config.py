@@ -188,6 +188,15 @@ class Settings(BaseSettings):
             raise ValueError("a duckdb:/// URL takes no query parameters")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _one_at_in_postgres_credentials(cls, value: str | None) -> str | None:
+        # libpq ends the user info at the first @ and reads the rest of the password as the host,
+        # which its error message then prints: refuse it here, before anything connects.
+        if value and value.startswith(POSTGRES_SCHEMES) and urlsplit(value).netloc.count("@") > 1:
+            raise ValueError("an @ in the user name or password must be percent-encoded as %40")
+        return value
+
     @field_validator(
         "kafka_topic",
         "pubsub_topic",

@@ -77,10 +77,13 @@ def looks_secret(value: str) -> bool:
 
 # What ``mask_secrets`` replaces: the same three kinds of credential ``looks_secret`` detects.
 _MASKED = (
-    (re.compile(r"(://[^/@\s:]*:)[^/@\s]+@"), rf"\g<1>{SECRET_MASK}@"),
+    # Up to the LAST @ before the path: a password may hold a raw @ (Snowflake's URL parser splits
+    # there too), and masking up to the first one would print the rest of it.
+    (re.compile(r"(://[^/@\s:]*:)[^/\s]+@"), rf"\g<1>{SECRET_MASK}@"),
     (
         re.compile(
-            r"(?i)((?:password|passwd|pwd|passphrase|secret|token|private[_-]?key|api[_-]?key)\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s&;,'\"]+)"
+            # A quoted key too ({'password': 'x'}, {"token": "x"}): reprs and JSON carry them so.
+            r"(?i)((?:password|passwd|pwd|passphrase|secret|token|private[_-]?key|api[_-]?key)['\"]?\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s&;,'\"]+)"
         ),
         rf"\g<1>{SECRET_MASK}",
     ),

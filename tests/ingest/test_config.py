@@ -223,3 +223,10 @@ def test_an_empty_token_is_an_error_not_auth_off() -> None:
     with pytest.raises(ConfigError, match="an empty token would turn authentication off") as error:
         load_settings(INGEST_API_TOKEN="")
     assert "''" not in str(error.value)
+
+
+def test_a_raw_at_in_a_postgres_password_is_refused_without_printing_the_password() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(WAREHOUSE_DATABASE_URL="postgresql://svc:hun@ter2@127.0.0.1:5432/w")
+    assert "percent-encoded as %40" in str(error.value)
+    assert "hun" not in str(error.value) and "ter2" not in str(error.value)

@@ -106,6 +106,17 @@ def test_looks_secret(value: str, secret: bool) -> None:
         ("token: 'abc def' rejected", "token: [secret] rejected"),
         ("key -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY----- bad", "key [secret] bad"),
         ("nothing secret at localhost:9092", "nothing secret at localhost:9092"),
+        ("snowflake://svc:p@ss@acct/db?warehouse=w", "snowflake://svc:[secret]@acct/db?warehouse=w"),
+        (
+            "postgresql://u:a@b@c@db/w and user@example.com",
+            "postgresql://u:[secret]@db/w and user@example.com",
+        ),
+        ("{'user': 'u', 'password': 'hunter2'}", "{'user': 'u', 'password': [secret]}"),
+        (
+            '{"private_key_file_pwd": "hunter2", "token": "abc"}',
+            '{"private_key_file_pwd": [secret], "token": [secret]}',
+        ),
+        ("http://localhost:8080/x mailto:a@b", "http://localhost:8080/x mailto:a@b"),
     ],
 )
 def test_mask_secrets_replaces_each_credential_with_the_one_mask(text: str, masked: str) -> None:

@@ -23,7 +23,8 @@ SERVICE_PREFIX = "analytics-ingest"
 ACCOUNT_PREFIX = "ingest"
 # Service account ids: 6-30 characters, [a-z][-a-z0-9]*[a-z0-9] (the provider's account_id doc).
 ACCOUNT_ID_MAX = 30
-# Cloud Run service and worker pool names: at most 49 characters.
+# Cloud Run service and worker pool names: the API takes 63 characters; 49 leaves room for the
+# revision names Cloud Run derives from them (<name>-00001-abc).
 SERVICE_NAME_MAX = 49
 
 

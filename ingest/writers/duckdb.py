@@ -28,6 +28,10 @@ from schema.dialects._sql import string_literal
 from schema.types import LogicalType
 
 SCHEME = DUCKDB_SCHEME
+# The staged CSV's record separator, told to DuckDB's reader: left to guess, it reads a lone \r
+# inside a quoted value as a broken record and refuses the row.
+_NEW_LINE = "\r\n"
+_NEW_LINE_SQL = string_literal(_NEW_LINE.encode("unicode_escape").decode("ascii"))
 
 
 def database_path(url: str) -> str:
@@ -88,14 +92,14 @@ class DuckDBWriter(Writer):
         fd, path = tempfile.mkstemp(prefix="ingest-", suffix=".csv")
         try:
             with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-                csv.writer(handle).writerows(rows)
+                csv.writer(handle, lineterminator=_NEW_LINE).writerows(rows)
             types = ", ".join(
                 f"{string_literal(column.name)}: {string_literal(dialect.TYPES[column.type])}"
                 for column in spec.columns
             )
             source = (
                 f"read_csv({string_literal(path)}, header=false, columns={{{types}}}, quote='\"', "
-                "escape='\"', nullstr='', auto_detect=false)"
+                f"escape='\"', nullstr='', new_line={_NEW_LINE_SQL}, auto_detect=false)"
             )
             return self._insert_from(conn, spec, source)
         finally:
@@ -117,7 +121,11 @@ class DuckDBWriter(Writer):
     def refuses_rows(self, error: BaseException) -> bool:
         """Only DuckDB's data and constraint errors isolate rows; anything else, DuckDB's or not,
         is retried (see ``Writer.refuses_rows``)."""
-        return isinstance(error, duckdb.DataError | duckdb.IntegrityError | duckdb.InvalidInputException)
+        if isinstance(error, duckdb.InvalidInputException):
+            # DuckDB raises this for a read-only database or a wrong statement too; only the
+            # reader of the staged CSV, which holds nothing but the rows, is about their content.
+            return "CSV" in str(error)
+        return isinstance(error, duckdb.DataError | duckdb.IntegrityError)
 
     def execute(self, statements: Sequence[str]) -> None:
         with self._lock:

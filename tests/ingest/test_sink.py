@@ -154,6 +154,18 @@ BAD_INPUT: dict[str, tuple[bytes, str]] = {
 }
 
 
+def test_text_with_carriage_returns_and_line_breaks_lands_as_written(writer: Writer) -> None:
+    """Valid events are rows, not warehouse refusals, whatever their text holds (DuckDB's CSV
+    staging once refused a lone carriage return and dead-lettered the event)."""
+    texts = ["c-\r1", "c-\r\n2", "c-\n3", "\r", "c-4\r"]
+    bodies = [encode(event(actor={"type": "customer", "id": text})) for text in texts]
+    sink = make_sink(writer)
+    sink.add(messages(bodies))
+    sink.close()
+    assert dead_letters_counted(sink) == {}
+    assert sorted(row[0] for row in rows(writer.url, ORDERS, "actor_id")) == sorted(texts)
+
+
 def test_bad_input_becomes_dead_letters_with_reasons_and_valid_events_around_it_land(writer: Writer) -> None:
     good = [encode(body) for body in events(len(BAD_INPUT) + 1)]
     stream: list[bytes] = []

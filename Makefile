@@ -57,6 +57,7 @@ bench: $(VENV)/.bench $(BQ_VENV)/.installed
 	$(PY) bench/bench_rss.py
 	$(PY) bench/bench_bigquery.py
 	$(PY) bench/bench_pubsub.py
+	$(PY) bench/bench_snowflake.py
 
 clean:
 	rm -rf $(VENV) $(BQ_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -6,9 +6,11 @@ from typing import Any
 
 import snowflake.connector
 
+from ingest.writers import open_writer
 from ingest.writers.snowflake_url import parse_url
-from schema import EVENT_TABLES, TableSpec
+from schema import EVENT_TABLES, TABLES, TableSpec
 from schema.dialects import SNOWFLAKE as dialect
+from tests.ingest.support import settings
 
 
 def query(url: str, sql: str) -> list[tuple[Any, ...]]:
@@ -21,6 +23,25 @@ def query(url: str, sql: str) -> list[tuple[Any, ...]]:
             return list(cursor.fetchall())
     finally:
         conn.close()
+
+
+def provision_unenforced(url: str) -> None:
+    """Provision as ``ingest provision`` does, then recreate each table without its PRIMARY KEY.
+
+    Snowflake records a primary key but does not enforce it; fakesnow (DuckDB) enforces it, and
+    answers a duplicate with an HTTP 500 that the connector retries for minutes. Without the
+    constraint a duplicate the writer let through is a second row here too, as in Snowflake."""
+    writer = open_writer(settings(WAREHOUSE_DATABASE_URL=url))
+    try:
+        writer.provision()
+    finally:
+        writer.close()
+    for spec in TABLES:
+        keyed = dialect.create_table(spec, dialect.DEFAULT_NAMESPACE)[0]
+        key = f",\n  PRIMARY KEY ({', '.join(dialect.quote(c) for c in spec.primary_key)})"
+        assert key in keyed, keyed
+        query(url, f"DROP TABLE {table(spec)}")
+        query(url, keyed.replace(key, ""))
 
 
 def table(spec: TableSpec) -> str:

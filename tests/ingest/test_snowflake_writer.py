@@ -20,7 +20,7 @@ from ingest.writers import Writer, open_writer
 from ingest.writers.snowflake import SnowflakeWriter
 from schema import DEAD_LETTER_TABLE, EVENT_TABLES, TABLES, event_row, parse_event, table_for
 from schema.dialects import SNOWFLAKE as dialect
-from tests.ingest.snowflake_support import count, event_ids, event_rows, query, table
+from tests.ingest.snowflake_support import count, event_ids, event_rows, provision_unenforced, query, table
 from tests.ingest.support import encode, event, events, free_port, settings
 
 ORDERS = table_for("order.lifecycle")
@@ -30,8 +30,9 @@ STAGE = dialect.qualified(dialect.DEFAULT_STAGE, dialect.DEFAULT_NAMESPACE)
 
 @pytest.fixture
 def sf_writer(snowflake_url: str) -> Iterator[Writer]:
+    """A writer on tables that, as in Snowflake, do not enforce their primary key."""
+    provision_unenforced(snowflake_url)
     opened = open_writer(settings(WAREHOUSE_DATABASE_URL=snowflake_url))
-    opened.provision()
     yield opened
     opened.close()
 

@@ -32,11 +32,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import snowflake.connector
-from _ingest import free_port, line, make_events
+from _ingest import line, make_events
 
 from ingest.messages import Message
 from ingest.runtime import tune_for_throughput
 from ingest.sink import Sink
+from ingest.testing.ports import free_port
 from ingest.writers.snowflake import GZIP_LEVEL, SnowflakeWriter
 from ingest.writers.snowflake_staging import encoder
 from schema import EVENT_TABLES, TableSpec, event_row, parse_event

@@ -77,7 +77,7 @@ class Spool:
                 self._sizes[number] = path.stat().st_size
         self._segment = max(self._sizes, default=self._committed.segment)
         self._sizes[self._segment] = self._valid_length(self._segment)
-        self._file = (directory / _segment_name(self._segment)).open("ab")
+        self._file = _open_segment(directory / _segment_name(self._segment))
         self._file.truncate(self._sizes[self._segment])  # a torn, never-acknowledged last record
         os.fsync(self._file.fileno())
         self._durable = SpoolPosition(self._segment, self._sizes[self._segment])
@@ -112,10 +112,11 @@ class Spool:
                 self._roll()
             start = self._sizes[self._segment]
             try:
-                self._file.write(frames)
-                self._file.flush()
+                _write_all(self._file, frames)
             except OSError as error:
-                self._file.truncate(start)  # nothing half-written stays behind a refused append
+                # Unbuffered, so nothing of the refused frames waits to be written later, where
+                # the reader does not expect it (it reads by the sizes recorded here).
+                self._file.truncate(start)
                 raise SpoolFull(f"the spool's disk refused the events: {error.strerror}") from None
             self._sizes[self._segment] = start + len(frames)
             mine = SpoolPosition(self._segment, start + len(frames))
@@ -141,13 +142,12 @@ class Spool:
                 self._appended.notify_all()
 
     def _roll(self) -> None:
-        self._file.flush()
         os.fsync(self._file.fileno())
         self._durable = max(self._durable, SpoolPosition(self._segment, self._sizes[self._segment]))
         self._file.close()
         self._segment += 1
         self._sizes[self._segment] = 0
-        self._file = (self.directory / _segment_name(self._segment)).open("ab")
+        self._file = _open_segment(self.directory / _segment_name(self._segment))
         _fsync_directory(self.directory)
 
     # -- reading and committing ------------------------------------------------------------
@@ -245,6 +245,17 @@ class Spool:
                 break
             offset = end
         return offset
+
+
+def _open_segment(path: Path) -> BinaryIO:
+    return path.open("ab", buffering=0)
+
+
+def _write_all(file: BinaryIO, data: bytes) -> None:
+    """Write all of ``data`` to an unbuffered file (a single write may take only part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[file.write(view) or 0 :]
 
 
 def _fsync_directory(directory: Path) -> None:

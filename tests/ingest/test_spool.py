@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import resource
+import signal
 import threading
 from pathlib import Path
 
@@ -105,3 +107,27 @@ def test_concurrent_appends_share_fsyncs_and_every_record_comes_back_once_in_eac
     for writer in range(writers):
         mine = [record for record in records if record.startswith(f"{writer}:".encode())]
         assert mine == [f"{writer}:{i}{s}".encode() for i in range(50) for s in ("", "b")]
+
+
+def test_a_record_accepted_after_the_disk_refused_one_is_read_back_and_the_refused_one_never(
+    tmp_path: Path,
+) -> None:
+    """A refused append left its frames in a write buffer, written later ahead of the next
+    (acknowledged) record, which the reader then never reached. The disk filling up is stood in
+    for by this process's file size limit (RLIMIT_FSIZE), lifted again after the refusal."""
+    spool = Spool(tmp_path / "spool", max_bytes=1 << 20)
+    spool.append([b"a" * 1000])
+    [segment] = (tmp_path / "spool").glob("*.spool")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (segment.stat().st_size + 1500, hard))
+        with pytest.raises(SpoolFull, match="refused"):
+            spool.append([b"b" * 1000, b"c" * 1000])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    spool.append([b"d" * 1000])
+    records, _ = spool.read(10, timeout=1.0)
+    spool.close()
+    assert [record[:1] for record in records] == [b"a", b"d"]

@@ -17,6 +17,7 @@ from infra.bus import Bus, KafkaArgs, KafkaConnection, PubsubArgs
 from infra.config import Secrets, StackConfig
 from infra.deployment import HTTP_PORT, DeploymentArgs, IdentityArgs, Vpc
 from infra.environment import plain_env, secret_env, secret_files, unauthenticated
+from infra.image import ImageArgs
 from infra.warehouses import BigQueryArgs, PostgresArgs, SnowflakeArgs, WarehouseArgs
 
 SERVICE_PREFIX = "analytics-ingest"
@@ -148,4 +149,18 @@ def deployment_args(
         protect=config.protect,
         vpc=vpc,
         after=after,
+    )
+
+
+def image_args(config: StackConfig, stack: str) -> ImageArgs | None:
+    """What to build and where to push it; None when the stack pins ``ingestImage``. The declared
+    repository takes the service's name: repository ids are unique per project and location."""
+    if config.ingest_image:
+        return None
+    return ImageArgs(
+        project=config.gcp_project,
+        region=config.gcp_region,
+        repository_id=service_name(stack),
+        repository=config.ingest_image_repository,
+        protect=config.protect,
     )

@@ -119,6 +119,7 @@ class StackConfig(BaseModel):
     ingest_deploy: Literal["none", "cloudrun"]
     ingest_mode: Literal["service", "worker-pool"]
     ingest_image: str
+    ingest_image_repository: str
     ingest_invokers: list[str]
     ingest_vpc_network: str
     ingest_vpc_subnetwork: str
@@ -135,7 +136,6 @@ class StackConfig(BaseModel):
             and (
                 self.provider == "bigquery" or self.ingest_deploy == "cloudrun" or self.bus_driver == "pubsub"
             ),
-            "ingestImage": self.ingest_deploy == "cloudrun" and not self.ingest_image,
             "kafkaSaslMechanism": sasl and not self.kafka_sasl_mechanism,
             "kafkaSaslUsername": sasl and not self.kafka_sasl_username,
             "snowflakeIngestUser": self.provider == "snowflake"

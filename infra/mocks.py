@@ -12,6 +12,8 @@ accepts the values. Dynamic providers' create() is not called either.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -142,6 +144,11 @@ class WarehouseMocks(Mocks):
         elif args.typ == "gcp:secretmanager/secretVersion:SecretVersion":
             # The real provider numbers versions from 1; what matters is that it is an output.
             outputs["version"] = MOCK_SECRET_VERSION
+        elif args.typ == "docker-build:index:Image":
+            # A build's digest: stable for the same inputs, new when they change (a rebuild).
+            digest = "sha256:" + hashlib.sha256(json.dumps(outputs, sort_keys=True).encode()).hexdigest()
+            outputs["digest"] = digest
+            outputs["ref"] = f"{outputs['tags'][0].rsplit(':', 1)[0]}@{digest}"
         elif args.typ in PUBSUB_COLLECTIONS:
             outputs.setdefault("name", name)
             return f"projects/{outputs.get('project')}/{PUBSUB_COLLECTIONS[args.typ]}/{name}", outputs

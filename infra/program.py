@@ -37,11 +37,14 @@ def compose(config: StackConfig, secrets: Secrets) -> pulumi.Output[dict[str, An
     endpoint = None
     if identity is not None:
         from infra.deployment import IngestDeployment
+        from infra.image import IngestImage
 
         parts = warehouse.parts
         after = (*parts.tables.values(), *parts.grants, *bus.grants)
+        build = args.image_args(config, stack)
+        image = IngestImage("ingest-image", build).ref if build is not None else None
         deployment = IngestDeployment(
-            "ingest", args.deployment_args(config, secrets, stack, bus, after), identity
+            "ingest", args.deployment_args(config, secrets, stack, bus, after, image), identity
         )
         endpoint = deployment.endpoint
     values = contract(config, bus, warehouse.parts.catalog, endpoint)

@@ -50,7 +50,7 @@ def _sdk_package(token: str) -> str:
     package = (
         token.removeprefix(PROVIDER_PREFIX) if token.startswith(PROVIDER_PREFIX) else token.split(":")[0]
     )
-    return f"pulumi_{package}"
+    return f"pulumi_{package.replace('-', '_')}"
 
 
 @functools.cache

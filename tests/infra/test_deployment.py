@@ -73,7 +73,10 @@ def test_staging_passes_the_pubsub_bus_and_the_postgres_schema(run_of: RunOf) ->
         "INGEST_PORT": "8080",
         "INGEST_ALLOW_UNAUTHENTICATED": "true",
     }
-    assert _container(run)["image"] == "europe-west1-docker.pkg.dev/laundry-staging/analytics/ingest:0.1.0"
+    # The image the stack builds, by digest (tests/infra/test_image.py).
+    assert _container(run)["image"].startswith(
+        "europe-west1-docker.pkg.dev/laundry-staging/analytics-ingest-staging/ingest@sha256:"
+    )
 
 
 def test_prod_bigquery_passes_its_url_and_dataset_in_plain(run_of: RunOf) -> None:

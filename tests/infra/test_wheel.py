@@ -120,10 +120,19 @@ def free_port() -> int:
 @pytest.fixture
 def served(venv: Path, tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[str]]]:
     """The Dockerfile's ENTRYPOINT + CMD with its ENV, run from the fresh venv with Cloud Run's
-    PORT set (INGEST_DATA_DIR points into tmp_path instead of the image's directory)."""
+    PORT set (INGEST_DATA_DIR points into tmp_path instead of the image's directory) and a token,
+    as the deployment gives one: the image binds 0.0.0.0, where the service refuses to serve
+    without a token or an explicit opt-out."""
     final = load().final
     port = free_port()
-    env = clean_env(**{**final.env(), "PORT": str(port), "INGEST_DATA_DIR": str(tmp_path / "data")})
+    env = clean_env(
+        **{
+            **final.env(),
+            "PORT": str(port),
+            "INGEST_DATA_DIR": str(tmp_path / "data"),
+            "INGEST_API_TOKEN": "wheel-test-token",
+        }
+    )
     env.pop("INGEST_PORT", None)
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
     process = subprocess.Popen(

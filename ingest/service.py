@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ingest.bus import Bus, open_bus
+from ingest.bus import Bus, BusFull, open_bus
 from ingest.bus.base import BusProblem
 from ingest.config import Settings
 from ingest.deadletters import claims
@@ -43,6 +43,9 @@ MAX_POLL_WAIT_S = 0.1
 PAUSE_AFTER_S = 1.0
 # How long a rebalance may wait for in-flight batches before giving the partitions up anyway.
 REVOKE_FLUSH_TIMEOUT_S = 10.0
+# How long a request with rejected items waits for their dead letters on a shared bus (the same
+# budget the bus drivers give a publish).
+REJECTED_DURABLE_TIMEOUT_S = 10.0
 # Rejected items described one by one in a response; past these, only counted per rule.
 DETAILED_REJECTIONS = 100
 
@@ -184,7 +187,10 @@ class Service:
         """Put a request's items where they are durable before the 202; raise BusFull to shed.
 
         Valid items go on the bus. Rejected ones go on the bus too when it is the service's own
-        (the memory bus's spool), else straight to the sink for the dead-letter table."""
+        (the memory bus's spool); on a shared bus (Kafka, Pub/Sub) they are not events its other
+        consumers should see, so they go to the sink and the answer waits until the dead-letter
+        table has them (503 if it cannot confirm in time: the retry is harmless, valid items are
+        idempotent on ``event_id``)."""
         if self.bus.takes_invalid_input:
             await self.bus.publish([*good, *bad])
             return
@@ -192,6 +198,8 @@ class Service:
             await self.bus.publish(good)
         if bad:
             await asyncio.to_thread(self.sink.add, bad)
+            if not await asyncio.to_thread(self.sink.flush, REJECTED_DURABLE_TIMEOUT_S):
+                raise BusFull("the dead-letter table did not confirm the rejected items in time")
 
     def readiness(self) -> dict[str, str]:
         """Each dependency and "ok" or what is wrong with it, without hosts, names or

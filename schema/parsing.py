@@ -44,12 +44,19 @@ _NAMES_BY_CATEGORY = {family.category.value: family.event_names for family in FA
 # bodies that match pay for the exact walk over the free-form parts, which checks the parsed
 # value. Any three-digit exponent counts as suspect (a mantissa of up to 200 digits can push e100
 # over), and so does a run of 100 digits. Each exponent pattern starts with a literal, which keeps
-# the scan near 1 us per event.
+# the scan near 1 us per event; the digit run is found by mapping every digit to 0 and searching
+# for a run of zeros, since a regex without a literal prefix tries every digit (measured ~8x slower,
+# more than half of the whole validation's cost).
 _SUSPECT_MARKERS = (b"NaN", b"Infinity", b"u0000")
-_HUGE_EXPONENTS = (
-    *(re.compile(letter + rb"\+?0*[1-9][0-9]{2,}(?![0-9a-fA-F-])") for letter in (b"e", b"E")),
-    re.compile(rb"[0-9]{100}"),
+_HUGE_EXPONENTS = tuple(
+    re.compile(letter + rb"\+?0*[1-9][0-9]{2,}(?![0-9a-fA-F-])") for letter in (b"e", b"E")
 )
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN = b"0" * 100
+
+
+def _may_overflow(data: bytes) -> bool:
+    return any(p.search(data) for p in _HUGE_EXPONENTS) or _LONG_DIGIT_RUN in data.translate(_DIGITS_AS_ZERO)
 
 
 def parse_event(raw: bytes | str) -> EventEnvelope:
@@ -59,7 +66,7 @@ def parse_event(raw: bytes | str) -> EventEnvelope:
         event = _EVENT_ADAPTER.validate_json(data)
     except ValidationError as error:
         raise EventValidationError(_issues(error, data)) from None
-    if any(marker in data for marker in _SUSPECT_MARKERS) or any(p.search(data) for p in _HUGE_EXPONENTS):
+    if any(marker in data for marker in _SUSPECT_MARKERS) or _may_overflow(data):
         _check_free_form(event)
     return event
 

@@ -2,6 +2,8 @@
 
 Every field is read from the environment variable of the same (upper-case) name, so an error can
 name the variable an operator has to fix, and say what it accepts, instead of a Python field name.
+This module declares the variables; the rules of a database URL are in ``warehouse_urls``, the
+error and its message in ``errors``, and reading the stack outputs in ``stack_outputs``.
 """
 
 from __future__ import annotations
@@ -9,34 +11,33 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from schema import StackOutputs, schema_fingerprint
-from schema.contract import (
-    BIGQUERY_SCHEME,
-    DUCKDB_SCHEME,
-    POSTGRES_SCHEMES,
-    SINK_BATCH_SIZE,
-    SINK_FLUSH_INTERVAL_MS,
-    SNOWFLAKE_SCHEME,
-    BusDriver,
-    mask_secrets,
-)
+from ingest.errors import ConfigError, describe_invalid_settings
+from ingest.stack_outputs import apply_contract, read_contract
+from ingest.warehouse_urls import Warehouse, bigquery_url, check_database_url, warehouse_of
+from schema.contract import DUCKDB_SCHEME, SINK_BATCH_SIZE, SINK_FLUSH_INTERVAL_MS, BusDriver
 from schema.dialects import BIGQUERY as bigquery_dialect
 from schema.dialects import DUCKDB as duckdb_dialect
 from schema.dialects import POSTGRES as postgres_dialect
 from schema.dialects import SNOWFLAKE as snowflake_dialect
-from schema.exceptions import IdentifierError, preview
-from schema.identifiers import identifier, project_id
+from schema.exceptions import IdentifierError
+from schema.identifiers import identifier
+
+# Importable from here as before: most of the service imports them from this module.
+__all__ = [
+    "EMBEDDED_DATABASE_FILE",
+    "ConfigError",
+    "Settings",
+    "apply_contract",
+    "bigquery_url",
+    "load_settings",
+    "read_contract",
+]
 
 EMBEDDED_DATABASE_FILE = "warehouse.duckdb"
-
-
-class ConfigError(ValueError):
-    """A setting an operator must fix; the message names the variable and what it accepts."""
 
 
 def _env(name: str, description: str, **kwargs: Any) -> Any:
@@ -167,35 +168,8 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _known_scheme(cls, value: str | None) -> str | None:
-        schemes = (*POSTGRES_SCHEMES, DUCKDB_SCHEME, BIGQUERY_SCHEME, SNOWFLAKE_SCHEME)
-        if value and not value.startswith(schemes):
-            raise ValueError(
-                "expected a postgresql://, postgres://, bigquery://, duckdb:/// or snowflake:// URL"
-            )
-        if value and value.startswith(BIGQUERY_SCHEME):
-            bigquery_url(value)
-        if value and value.startswith(SNOWFLAKE_SCHEME):
-            from ingest.writers.snowflake_url import parse_url
-
-            parse_url(value)
-        return value or None
-
-    @field_validator("database_url")
-    @classmethod
-    def _no_unknown_parameters(cls, value: str | None) -> str | None:
-        if value and value.startswith(DUCKDB_SCHEME) and "?" in value:
-            raise ValueError("a duckdb:/// URL takes no query parameters")
-        return value
-
-    @field_validator("database_url")
-    @classmethod
-    def _one_at_in_postgres_credentials(cls, value: str | None) -> str | None:
-        # libpq ends the user info at the first @ and reads the rest of the password as the host,
-        # which its error message then prints: refuse it here, before anything connects.
-        if value and value.startswith(POSTGRES_SCHEMES) and urlsplit(value).netloc.count("@") > 1:
-            raise ValueError("an @ in the user name or password must be percent-encoded as %40")
-        return value
+    def _database_url(cls, value: str | None) -> str | None:
+        return check_database_url(value)
 
     @field_validator(
         "kafka_topic",
@@ -253,14 +227,8 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def warehouse(self) -> Literal["postgres", "duckdb", "bigquery", "snowflake"]:
-        if self.database_url and self.database_url.startswith(POSTGRES_SCHEMES):
-            return "postgres"
-        if self.database_url and self.database_url.startswith(BIGQUERY_SCHEME):
-            return "bigquery"
-        if self.database_url and self.database_url.startswith(SNOWFLAKE_SCHEME):
-            return "snowflake"
-        return "duckdb"
+    def warehouse(self) -> Warehouse:
+        return warehouse_of(self.database_url)
 
     @property
     def warehouse_url(self) -> str:
@@ -311,34 +279,6 @@ class Settings(BaseSettings):
         return f"{self.pubsub_topic}-ingest" if self.pubsub_topic else None
 
 
-def bigquery_url(url: str) -> tuple[str, str | None]:
-    """``bigquery://PROJECT/DATASET`` -> (project, dataset or None), validated."""
-    parts = urlsplit(url)
-    if parts.query or parts.fragment:
-        raise ValueError("bigquery://PROJECT/DATASET takes no query parameters")
-    dataset = parts.path.strip("/") or None
-    try:
-        return project_id(parts.netloc), identifier(dataset, "dataset") if dataset else None
-    except IdentifierError as error:
-        raise ValueError(str(error)) from None
-
-
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors(include_url=False):
-        variable = str(item["loc"][0]) if item["loc"] else ""
-        field = next((f for f in Settings.model_fields.values() if f.validation_alias == variable), None)
-        accepts = f" (accepts {field.description})" if field is not None else ""
-        value = mask_secrets(item["input"]) if isinstance(item["input"], str) else item["input"]
-        shown = f"={preview(value)}" if variable and not isinstance(value, dict) else ""
-        message = str(item["msg"]).removeprefix("Value error, ")
-        if variable == "INGEST_API_TOKEN":  # the value is the secret; "TOKEN: x" would read as one too
-            lines.append(f"{variable} is invalid, {message}{accepts}")
-            continue
-        lines.append(f"{variable}{shown}: {message}{accepts}" if variable else message)
-    return mask_secrets("invalid configuration: " + "; ".join(lines))
-
-
 def load_settings(contract: Path | None = None, **overrides: Any) -> Settings:
     """Settings from the environment; with ``contract``, the bus and namespace come from the stack.
 
@@ -349,59 +289,7 @@ def load_settings(contract: Path | None = None, **overrides: Any) -> Settings:
     try:
         settings = Settings(**overrides)
     except ValidationError as error:
-        raise ConfigError(_describe(error)) from None
+        raise ConfigError(describe_invalid_settings(error, Settings.model_fields.values())) from None
     if contract is None:
         return settings
     return apply_contract(settings, read_contract(contract))
-
-
-def read_contract(path: Path) -> StackOutputs:
-    """The stack outputs file (``pulumi stack output --json``), validated by the schema's model."""
-    try:
-        outputs = StackOutputs.model_validate_json(path.read_bytes())
-    except OSError as error:
-        raise ConfigError(f"--contract {path}: cannot read it: {error.strerror}") from None
-    except ValidationError as error:
-        raise ConfigError(f"--contract {path}: not valid stack outputs: {error}") from None
-    if outputs.schema_fingerprint != schema_fingerprint():
-        raise ConfigError(
-            f"--contract {path}: the stack was deployed with schema {outputs.schema_fingerprint}, "
-            f"this service validates {schema_fingerprint()}; deploy or upgrade so that they match"
-        )
-    return outputs
-
-
-def apply_contract(settings: Settings, outputs: StackOutputs) -> Settings:
-    """``settings`` with the bus and namespace of the deployed stack."""
-    if outputs.provider not in ("postgres", "duckdb", "bigquery", "snowflake"):
-        raise ConfigError(
-            f"the stack's warehouse is {outputs.provider}; "
-            "this service writes postgres, bigquery, snowflake and duckdb"
-        )
-    if outputs.provider != settings.warehouse:
-        raise ConfigError(
-            f"the stack's warehouse is {outputs.provider} but WAREHOUSE_DATABASE_URL points at "
-            f"{settings.warehouse}; set WAREHOUSE_DATABASE_URL to the stack's warehouse"
-        )
-    if outputs.provider == "snowflake":
-        from ingest.writers.snowflake_url import parse_url
-
-        # A Snowflake table's contract name is DATABASE.SCHEMA.TABLE when the stack knows the database.
-        parts = outputs.dead_letter_table.table.split(".")
-        configured = parse_url(settings.warehouse_url).database
-        if len(parts) == 3 and parts[0].upper() != configured.upper():
-            raise ConfigError(
-                f"the stack's tables are in Snowflake database {parts[0]} but WAREHOUSE_DATABASE_URL "
-                f"names {configured}; set WAREHOUSE_DATABASE_URL to the stack's database"
-            )
-    bus = outputs.bus
-    values: dict[str, Any] = {
-        "bus_driver": bus.driver,
-        "namespace": outputs.namespace,
-        "kafka_topic": bus.topic if bus.driver == "kafka" else settings.kafka_topic,
-        "kafka_brokers": bus.brokers if bus.driver == "kafka" else settings.kafka_brokers,
-        "pubsub_topic": bus.topic if bus.driver == "pubsub" else settings.pubsub_topic,
-        "pubsub_project": bus.project if bus.driver == "pubsub" else settings.pubsub_project,
-        "pubsub_subscription": bus.subscription or settings.pubsub_subscription,
-    }
-    return settings.model_copy(update=values)

@@ -43,7 +43,8 @@ from ingest.messages import Message
 from ingest.runtime import tune_for_throughput
 from ingest.sink import Sink
 from ingest.testing.ports import free_port
-from ingest.writers.bigquery import BigQueryWriter, merge_statement, ndjson, staging_fields
+from ingest.writers.bigquery import BigQueryWriter
+from ingest.writers.bigquery_merge import merge_statement, ndjson, staging_fields
 from schema import EVENT_TABLES, TableSpec, event_row, parse_event, table_for
 from schema.dialects import BIGQUERY as dialect
 from schema.types import LogicalType

@@ -1,9 +1,10 @@
 """The Pub/Sub driver (google-cloud-pubsub): a streaming-pull subscriber, and a publisher for HTTP input.
 
 The library calls back on its own threads; the callback only puts the message into a bounded
-hand-over queue that ``poll`` drains on the pump thread. A poll's position is the library messages
-it returned; ``commit`` acknowledges them (a synchronous Acknowledge call, then the lease is
-released) once the sink reports their batch committed to the warehouse, never earlier.
+hand-over queue (``pubsub_handover``) that ``poll`` drains on the pump thread. A poll's position
+is the library messages it returned; ``commit`` acknowledges them (a synchronous Acknowledge
+call, then the lease is released) once the sink reports their batch committed to the warehouse,
+never earlier.
 
 Flow control is the sink's bound: the library stops pulling while it holds (leased, unacknowledged)
 as many messages or bytes as the sink takes before it pushes back, so what waits in the hand-over
@@ -17,14 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from ingest.batcher import WRITE_QUEUE_DEPTH
 from ingest.bus.base import Bus, BusFull, BusProblem, Polled
+from ingest.bus.pubsub_admin import Missing, check_exists
+from ingest.bus.pubsub_handover import Handover
 from ingest.config import ConfigError, Settings
 from ingest.messages import Message
 
@@ -49,14 +50,6 @@ MAX_LEASE_EXTENSION_S = 10
 # The sink takes input while fewer than WRITE_QUEUE_DEPTH + 1 sealed batches wait, plus its open
 # batch: this many batches of EVENT_SINK_BATCH_SIZE are what it holds before it pushes back.
 SINK_BATCHES_HELD = WRITE_QUEUE_DEPTH + 2
-HANDOVER_PUT_WAIT_S = 0.5
-
-
-@dataclass(eq=False)
-class _Held:
-    """The library messages of one poll: acked together once their batch is committed."""
-
-    messages: list[Any] = field(default_factory=list)
 
 
 class PubSubBus(Bus):
@@ -90,10 +83,8 @@ class PubSubBus(Bus):
         self._subscriber: Any = pubsub_v1.SubscriberClient()
         self._publisher: Any = None
         self._future: Any = None
-        self._handover: queue.Queue[Any] = queue.Queue(maxsize=self.flow_control.max_messages)
-        self._uncommitted: set[_Held] = set()
-        self._lock = threading.Lock()
         self._closing = threading.Event()
+        self._handover = Handover(self.flow_control.max_messages, self._closing)
         self._paused = False
         # Counters for tests and logs: every message the library handed over (redeliveries
         # included), and every message acknowledged.
@@ -115,13 +106,8 @@ class PubSubBus(Bus):
     def _receive(self, message: Any) -> None:
         """The library's callback (its thread): hand the message over to the pump."""
         self.deliveries += 1  # one callback thread: no race
-        while not self._closing.is_set():
-            try:
-                self._handover.put(message, timeout=HANDOVER_PUT_WAIT_S)
-                return
-            except queue.Full:
-                continue  # only after the library dropped leases it held too long: wait for room
-        message.nack()
+        if not self._handover.put(message):
+            message.nack()
 
     def poll(self, max_messages: int, timeout: float) -> Polled:
         future = self._stream()
@@ -130,20 +116,11 @@ class PubSubBus(Bus):
         if self._paused:
             self._closing.wait(timeout)
             return Polled()
-        try:
-            first = self._handover.get(timeout=timeout)
-        except queue.Empty:
+        held = self._handover.take(max_messages, timeout)
+        if held is None:
             return Polled()
-        held = _Held([first])
-        while len(held.messages) < max_messages:
-            try:
-                held.messages.append(self._handover.get_nowait())
-            except queue.Empty:
-                break
         origin = self._origin
         messages = [Message(item.data, origin + item.message_id) for item in held.messages]
-        with self._lock:
-            self._uncommitted.add(held)
         return Polled(messages, held)
 
     def commit(self, positions: Sequence[Any], wait: bool = False) -> None:
@@ -165,8 +142,7 @@ class PubSubBus(Bus):
             )
         for message in done:
             message.drop()  # out of lease management: flow control lets more in
-        with self._lock:
-            self._uncommitted.difference_update(positions)
+        self._handover.settle(positions)
 
     def _acknowledge(self, ack_ids: list[str]) -> None:
         self._subscriber.acknowledge(
@@ -249,28 +225,15 @@ class PubSubBus(Bus):
         other answer (unreachable, not allowed to look) is left to the stream and readiness."""
         try:
             self._check_exists()
-        except _Missing as missing:
+        except Missing as missing:
             raise ConfigError(str(missing)) from None
         except Exception as error:
             log.warning("pubsub: cannot check the topic and subscription now: %s", error)
 
     def _check_exists(self) -> None:
-        lookups = (
-            ("subscription", self.subscription_path, "EVENT_BUS_PUBSUB_SUBSCRIPTION", self._get_subscription),
-            ("topic", self.topic_path, "EVENT_BUS_PUBSUB_TOPIC", self._get_topic),
+        check_exists(
+            self._exceptions, self.subscription_path, self._get_subscription, self.topic_path, self._get_topic
         )
-        for kind, path, variable, lookup in lookups:
-            try:
-                lookup(path)
-            except self._exceptions.NotFound:
-                raise _Missing(
-                    f"Pub/Sub {kind} {path} does not exist ({variable}, PUBSUB_PROJECT_ID): create it "
-                    "(the Pulumi program's bus declares both) or name an existing one"
-                ) from None
-            except self._exceptions.PermissionDenied:
-                # roles/pubsub.subscriber and .publisher cannot read resource metadata (that needs
-                # pubsub.*.get, e.g. roles/pubsub.viewer): the stream reports a missing one.
-                continue
 
     def _get_subscription(self, path: str) -> None:
         self._subscriber.get_subscription(subscription=path, retry=None, timeout=PING_TIMEOUT_S)
@@ -283,7 +246,7 @@ class PubSubBus(Bus):
             raise BusProblem(self._stream_failure(self._future))
         try:
             self._check_exists()
-        except _Missing as missing:
+        except Missing as missing:
             raise BusProblem(str(missing)) from None
 
     def close(self) -> None:
@@ -296,10 +259,7 @@ class PubSubBus(Bus):
                 self._future.result(timeout=ACK_TIMEOUT_S)
             except Exception as error:  # the stream's own failure was reported by poll / ping
                 log.debug("pubsub: stream ended with %s", error)
-        with self._lock:
-            pending = [message for held in self._uncommitted for message in held.messages]
-            self._uncommitted.clear()
-        pending.extend(_drain(self._handover))
+        pending = self._handover.release()
         if pending:
             try:
                 self._call_in_chunks(pending, self._nack)
@@ -313,18 +273,6 @@ class PubSubBus(Bus):
         if self._publisher is not None:
             self._publisher.stop()  # sends what is batched
         self._subscriber.close()
-
-
-class _Missing(Exception):
-    pass
-
-
-def _drain(handover: queue.Queue[Any]) -> Iterable[Any]:
-    while True:
-        try:
-            yield handover.get_nowait()
-        except queue.Empty:
-            return
 
 
 def _single_thread_executor() -> Any:

@@ -17,24 +17,22 @@ A redelivered event meets its own row in step 3 and is skipped, so after a crash
 query sees each ``event_id`` once. Why this design over streaming inserts or the Storage Write
 API, and what it costs, is in docs/ingest.md ("BigQuery").
 
-Only a load job that names rows it could not read is the warehouse refusing rows
-(``RowsRefused``); every other failure (unreachable, 5xx, rate limits, permissions, a missing
-table or column, a query error) is retried by the sink.
+The NDJSON, staging schema and MERGE are built in ``bigquery_merge``. Only a load job that names
+rows it could not read is the warehouse refusing rows (``RowsRefused``, ``bigquery_errors``);
+every other failure (unreachable, 5xx, rate limits, permissions, a missing table or column, a
+query error) is retried by the sink.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import os
-import re
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from google.api_core import exceptions as google_errors
 from google.api_core.retry import Retry
@@ -42,11 +40,12 @@ from google.cloud import bigquery
 
 from ingest.config import bigquery_url
 from ingest.writers.base import ObservedColumn, ObservedTable, Row, Writer
-from schema import DEAD_LETTER_TABLE, TABLES, TableSpec
+from ingest.writers.bigquery_errors import RowsRefused, names_rows
+from ingest.writers.bigquery_merge import merge_statement, ndjson, staging_fields
+from schema import TABLES, TableSpec
 from schema.dialects import BIGQUERY as dialect
 from schema.dialects import Dialect
 from schema.identifiers import identifier
-from schema.tables import Column
 from schema.types import LogicalType
 
 # Like PUBSUB_EMULATOR_HOST: ``http://host:port`` of a local stand-in, reached without credentials.
@@ -67,102 +66,6 @@ _TYPE_ALIASES = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL"}
 _LOGICAL = {
     rendered: logical for logical, rendered in dialect.TYPES.items() if logical is not LogicalType.UUID
 }
-# Load-job messages that point at rows: BigQuery's "in row starting at position 0" and "Rows: 1;
-# errors: 1", the stand-in's "in line 11" and "in record/value 2".
-_NAMES_ROWS = re.compile(r"row starting at position \d+|\bRows: \d+|\bin line \d+|record/value \d+")
-
-
-class RowsRefused(Exception):
-    """BigQuery refused rows of a batch for their content (a load job that names rows)."""
-
-
-def _quote_json(text: str) -> str:
-    return json.dumps(text)
-
-
-def _encoder(column: Column) -> Callable[[Any], str]:
-    """The NDJSON fragment of one value of ``column`` as the staging table's load job reads it."""
-    kind = column.type
-    if kind is LogicalType.JSON:
-        return lambda value: value if isinstance(value, str) else json.dumps(value)
-    if kind is LogicalType.BYTES:
-        return lambda value: _quote_json(base64.b64encode(value).decode("ascii"))
-    if kind is LogicalType.TIMESTAMP:
-        return lambda value: _quote_json(value.astimezone(UTC).isoformat(sep=" "))
-    if kind is LogicalType.UUID:
-        return lambda value: _quote_json(str(value))
-    return json.dumps
-
-
-def ndjson(spec: TableSpec, rows: Sequence[Row]) -> bytes:
-    """The rows as newline-delimited JSON (JSON columns are already JSON text in the rows)."""
-    encoders = [(f'"{column.name}":', _encoder(column)) for column in spec.columns]
-    lines = []
-    for row in rows:
-        fields = [
-            prefix + ("null" if value is None else encode(value))
-            for (prefix, encode), value in zip(encoders, row, strict=True)
-        ]
-        lines.append("{" + ",".join(fields) + "}")
-    return "\n".join(lines).encode("utf-8")
-
-
-def staging_fields(spec: TableSpec) -> list[dict[str, Any]]:
-    """The table's schema fields, BYTES staged as base64 STRING and every field NULLABLE.
-
-    BigQuery's load job decodes base64 into BYTES but the stand-in stores the text as is; staging
-    the text and decoding in the MERGE is exact on both. REQUIRED is checked by the table itself.
-    """
-    fields = []
-    for field in dialect.schema_fields(spec):
-        staged = {**field, "mode": "NULLABLE"}
-        if field["type"] == dialect.TYPES[LogicalType.BYTES]:
-            staged["type"] = dialect.TYPES[LogicalType.TEXT]
-        fields.append(staged)
-    return fields
-
-
-def _prunable(spec: TableSpec) -> bool:
-    """Whether a redelivery carries the same partition value: not for dead letters, whose
-    partition column is the time the service received that delivery."""
-    return spec is not DEAD_LETTER_TABLE
-
-
-def merge_statement(spec: TableSpec, namespace: str, staging: str, rows: Sequence[Row]) -> str:
-    """MERGE the staging table into the table on its primary key, new keys only."""
-    columns = ", ".join(dialect.quote(name) for name in spec.column_names)
-    select = ", ".join(
-        f"FROM_BASE64({dialect.quote(c.name)}) AS {dialect.quote(c.name)}"
-        if c.type is LogicalType.BYTES
-        else dialect.quote(c.name)
-        for c in spec.columns
-    )
-    key = ", ".join(dialect.quote(name) for name in spec.primary_key)
-    match = [f"T.{dialect.quote(name)} = S.{dialect.quote(name)}" for name in spec.primary_key]
-    if _prunable(spec):
-        position = spec.column_names.index(spec.partition_by)
-        instants = [row[position] for row in rows]
-        low, high = (min(instants).astimezone(UTC), max(instants).astimezone(UTC))
-        match.append(
-            f"T.{dialect.quote(spec.partition_by)} BETWEEN TIMESTAMP '{low.isoformat(sep=' ')}' "
-            f"AND TIMESTAMP '{high.isoformat(sep=' ')}'"
-        )
-    values = ", ".join(f"S.{dialect.quote(name)}" for name in spec.column_names)
-    return (
-        f"MERGE {dialect.qualified(spec.name, namespace)} AS T\n"
-        f"USING (SELECT {select} FROM {dialect.qualified(staging, namespace)} WHERE TRUE\n"
-        f"  QUALIFY ROW_NUMBER() OVER (PARTITION BY {key}) = 1) AS S\n"
-        f"ON {' AND '.join(match)}\n"
-        f"WHEN NOT MATCHED THEN INSERT ({columns}) VALUES ({values})"
-    )
-
-
-def _names_rows(error: google_errors.GoogleAPICallError) -> bool:
-    details = [*(error.errors or []), {"message": error.message}]
-    return any(
-        detail.get("reason", "invalid") == "invalid" and _NAMES_ROWS.search(str(detail.get("message", "")))
-        for detail in details
-    )
 
 
 class BigQueryWriter(Writer):
@@ -248,7 +151,7 @@ class BigQueryWriter(Writer):
         try:
             job.result(timeout=JOB_TIMEOUT_S)
         except google_errors.BadRequest as error:
-            if _names_rows(error):
+            if names_rows(error):
                 raise RowsRefused(f"{spec.name}: {error.message}") from error
             raise
 

@@ -20,7 +20,7 @@ from google.cloud import bigquery
 from ingest import check
 from ingest.cli import main
 from ingest.messages import Message
-from ingest.writers import Writer, open_writer
+from ingest.writers import Writer, bigquery_errors, open_writer
 from ingest.writers import bigquery as bigquery_writer
 from schema import DEAD_LETTER_TABLE, TABLES, parse_event, table_for
 from schema.dialects import BIGQUERY as dialect
@@ -315,4 +315,4 @@ def test_only_a_load_error_that_names_rows_refuses_them(message: str, names_rows
     """The messages are BigQuery's documented wording (a real BigQuery cannot run here) and the
     stand-in's as seen in these tests."""
     error = BadRequest(message, errors=[{"reason": "invalid", "message": message}])  # type: ignore[no-untyped-call]
-    assert bigquery_writer._names_rows(error) is names_rows
+    assert bigquery_errors.names_rows(error) is names_rows

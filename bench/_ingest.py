@@ -13,9 +13,11 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from schema import EVENT_TABLES, TableSpec, event_row, parse_event
 
 PAYLOAD_PADDING = 300  # an unknown payload field: kept in `payload`, brings it to ~450 bytes
 
@@ -88,3 +90,20 @@ def line(label: str, value: float, unit: str, baseline: float | None = None, goa
     ratio = f"  ratio {value / baseline:.2f}x" if baseline else ""
     text = f"{label:<58} {value:>12,.1f} {unit}{ratio}"
     return f"{text}  (goal {goal})" if goal else text
+
+
+# Rows per table, built before a benchmark's clock starts: what a raw loader baseline writes.
+Batch = dict[TableSpec, list[tuple[Any, ...]]]
+
+
+def prebuilt(bodies: Sequence[bytes], batch_size: int = 5000) -> list[Batch]:
+    """Validate ``bodies`` and group their rows by table, ``batch_size`` events per batch."""
+    now = datetime.now(UTC)
+    batches: list[Batch] = []
+    for start in range(0, len(bodies), batch_size):
+        grouped: Batch = {}
+        for body in bodies[start : start + batch_size]:
+            event = parse_event(body)
+            grouped.setdefault(EVENT_TABLES[event.category], []).append(event_row(event, now))
+        batches.append(grouped)
+    return batches

@@ -26,15 +26,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
 from _cpu import CpuMeter, cpu_line
-from _ingest import line, make_events
+from _ingest import Batch, line, make_events, prebuilt
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
@@ -45,7 +44,7 @@ from ingest.sink import Sink
 from ingest.testing.ports import free_port
 from ingest.writers.bigquery import BigQueryWriter
 from ingest.writers.bigquery_merge import merge_statement, ndjson, staging_fields
-from schema import EVENT_TABLES, TableSpec, event_row, parse_event, table_for
+from schema import EVENT_TABLES, TableSpec, table_for
 from schema.dialects import BIGQUERY as dialect
 from schema.types import LogicalType
 
@@ -53,7 +52,6 @@ REPO = Path(__file__).resolve().parents[1]
 PROJECT = "bench-project"
 BATCH = 5000
 ORDERS = table_for("order.lifecycle")
-Batch = dict[TableSpec, list[tuple[Any, ...]]]
 
 
 @contextmanager
@@ -100,18 +98,6 @@ def fresh_writer() -> BigQueryWriter:
     writer = BigQueryWriter(f"bigquery://{PROJECT}", f"bench_{uuid.uuid4().hex[:10]}")
     writer.provision()
     return writer
-
-
-def prebuilt(bodies: Sequence[bytes]) -> list[Batch]:
-    now = datetime.now(UTC)
-    batches: list[Batch] = []
-    for start in range(0, len(bodies), BATCH):
-        grouped: Batch = {}
-        for body in bodies[start : start + BATCH]:
-            event = parse_event(body)
-            grouped.setdefault(EVENT_TABLES[event.category], []).append(event_row(event, now))
-        batches.append(grouped)
-    return batches
 
 
 def baseline(bq: bigquery.Client, writer: BigQueryWriter, batches: list[Batch]) -> float:
@@ -228,7 +214,7 @@ def main() -> None:
     with emulator() as (endpoint, emulator_pid):
         os.environ["BIGQUERY_EMULATOR_HOST"] = endpoint
         bq = client(endpoint)
-        batches = prebuilt(bodies)
+        batches = prebuilt(bodies, BATCH)
 
         raw = fresh_writer()
         with CpuMeter(emulator_pid) as base_cpu:
@@ -264,7 +250,7 @@ def main() -> None:
         small = fresh_writer()
         latencies: list[float] = []
         for _ in range(5):
-            batch = prebuilt(make_events(500, seed=len(latencies) + 11))[0]
+            batch = prebuilt(make_events(500, seed=len(latencies) + 11), BATCH)[0]
             started = time.perf_counter()
             small.write(batch)
             latencies.append(time.perf_counter() - started)

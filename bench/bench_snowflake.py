@@ -26,13 +26,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import snowflake.connector
-from _ingest import line, make_events
+from _ingest import Batch, line, make_events, prebuilt
 
 from ingest.messages import Message
 from ingest.runtime import tune_for_throughput
@@ -40,10 +39,9 @@ from ingest.sink import Sink
 from ingest.testing.ports import free_port
 from ingest.writers.snowflake import GZIP_LEVEL, SnowflakeWriter
 from ingest.writers.snowflake_staging import encoder
-from schema import EVENT_TABLES, TableSpec, event_row, parse_event
+from schema import EVENT_TABLES
 
 BATCH = 5000
-Batch = dict[TableSpec, list[tuple[Any, ...]]]
 
 
 @contextmanager
@@ -95,18 +93,6 @@ def fresh_writer(address: str) -> SnowflakeWriter:
     writer = SnowflakeWriter(url, "ANALYTICS")
     writer.provision()
     return writer
-
-
-def prebuilt(bodies: Sequence[bytes]) -> list[Batch]:
-    now = datetime.now(UTC)
-    batches: list[Batch] = []
-    for start in range(0, len(bodies), BATCH):
-        grouped: Batch = {}
-        for body in bodies[start : start + BATCH]:
-            event = parse_event(body)
-            grouped.setdefault(EVENT_TABLES[event.category], []).append(event_row(event, now))
-        batches.append(grouped)
-    return batches
 
 
 def staged(grouped: Batch) -> bytes:
@@ -180,7 +166,7 @@ def main() -> None:
     size = sum(map(len, bodies)) / count
     print(f"Snowflake writer on fakesnow's server (STAND-IN figures), {count:,} events, {size:.0f} B each")
     print(f"batches of {BATCH}; other work on this 2-core machine moves these figures: run twice")
-    batches = prebuilt(bodies)
+    batches = prebuilt(bodies, BATCH)
     raw_size = len(staged(batches[0]))
     packed = len(gzip.compress(staged(batches[0]), GZIP_LEVEL))
     print(
@@ -223,7 +209,7 @@ def main() -> None:
         small = fresh_writer(address)
         latencies: list[float] = []
         for seed in range(5):
-            batch = prebuilt(make_events(500, seed=seed + 11))[0]
+            batch = prebuilt(make_events(500, seed=seed + 11), BATCH)[0]
             started = time.perf_counter()
             small.write(batch)
             latencies.append(time.perf_counter() - started)

@@ -17,7 +17,6 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +25,7 @@ from _cpu import CpuMeter, cpu_line
 from _ingest import line, make_events, produce
 from confluent_kafka import Consumer, Producer
 
+from ingest.batcher import Batch
 from ingest.config import load_settings
 from ingest.runtime import tune_for_throughput
 from ingest.service import Service
@@ -116,17 +116,17 @@ def latency(broker: str, url: str, rate: int, seconds: float) -> tuple[float, fl
     create_topic(broker, topic, PARTITIONS)
     running = Service(settings(broker, topic, url, EVENT_SINK_FLUSH_INTERVAL_MS=100))
     committed: dict[Any, float] = {}
-    write = running.writer.write
+    written = running.sink.batcher.written
 
-    def timed_write(batch: Mapping[TableSpec, Sequence[Row]]) -> dict[str, int]:
-        counts = write(batch)
+    def timed_written(batch: Batch) -> None:
+        """The batcher hears of each batch right after its transaction commits."""
         now = time.perf_counter()
-        for rows in batch.values():
-            for row in rows:
-                committed[row[0]] = now
-        return counts
+        for entries in batch.entries.values():
+            for key in entries:
+                committed[uuid.UUID(bytes=key)] = now
+        written(batch)
 
-    running.writer.write = timed_write  # type: ignore[method-assign]
+    running.sink.batcher.written = timed_written  # type: ignore[method-assign]
     running.start()
     producer = Producer(
         {"bootstrap.servers": broker, "acks": "all", "enable.idempotence": True, "linger.ms": 5}

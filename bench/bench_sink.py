@@ -76,12 +76,14 @@ def baseline(url: str, bodies: list[bytes], meter: CpuMeter) -> float:
         return len(bodies) / elapsed
 
 
-def sink(url: str, bodies: list[bytes], meter: CpuMeter) -> float:
+def sink(url: str, bodies: list[bytes], meter: CpuMeter, workers: int) -> float:
     writer = PostgresWriter(url, dialect.DEFAULT_NAMESPACE)
     messages = [Message(body, f"bench:{index}") for index, body in enumerate(bodies)]
     with meter:
         started = time.perf_counter()
-        running = Sink(writer, batch_size=BATCH, flush_interval_s=0.5, max_buffer_bytes=64 << 20).start()
+        running = Sink(
+            writer, batch_size=BATCH, flush_interval_s=0.5, max_buffer_bytes=64 << 20, decode_workers=workers
+        ).start()
         for start in range(0, len(messages), BATCH):
             running.add(messages[start : start + BATCH])
         running.close()
@@ -102,7 +104,7 @@ def main() -> None:
         base_cpu, our_cpu = CpuMeter(), CpuMeter()
         base = baseline(url, bodies, base_cpu)
         truncate(url)
-        ours = sink(url, bodies, our_cpu)
+        ours = sink(url, bodies, our_cpu, int(sys.argv[2]) if len(sys.argv) > 2 else 2)
     print(line("baseline: pre-built rows, COPY->temp + ON CONFLICT", base, "rows/s"))
     print(line("sink: raw bytes -> validated rows -> Postgres", ours, "events/s", base, ">= 0.8x"))
     print(cpu_line("baseline CPU (this process; rows pre-built outside)", base_cpu.per_thousand(count)))

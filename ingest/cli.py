@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from ingest import check
 from ingest.config import ConfigError, Settings, load_settings
+from ingest.decoding import worker_count
 from ingest.messages import Message
 from ingest.runtime import tune_for_throughput
 from ingest.sink import Sink
@@ -114,6 +115,7 @@ def _replay(settings: Settings, args: argparse.Namespace) -> int:
         batch_size=settings.batch_size,
         flush_interval_s=settings.flush_interval_ms / 1000,
         max_buffer_bytes=settings.max_buffer_bytes,
+        decode_workers=worker_count(settings.decode_workers),
     ).start()
     chunk: list[Message] = []
     try:

@@ -118,6 +118,9 @@ class Settings(BaseSettings):
         default=32 * 1024 * 1024,
         ge=1024,
     )
+    decode_workers: int | None = _env(
+        "INGEST_DECODE_WORKERS", "processes, 0 to 64 (default: one per usable CPU)", default=None, ge=0, le=64
+    )
     spool_dir: Path | None = _env(
         "INGEST_SPOOL_DIR",
         "a directory for the memory bus's spool (default INGEST_DATA_DIR/spool; its parent must exist)",

@@ -22,6 +22,7 @@ from ingest.bus import Bus, BusFull, open_bus
 from ingest.bus.base import BusProblem
 from ingest.config import Settings
 from ingest.deadletters import claims
+from ingest.decoding import worker_count
 from ingest.framing import Malformed
 from ingest.messages import Message
 from ingest.metrics import Metrics
@@ -87,6 +88,7 @@ class Service:
             batch_size=settings.batch_size,
             flush_interval_s=settings.flush_interval_ms / 1000,
             max_buffer_bytes=settings.max_buffer_bytes,
+            decode_workers=worker_count(settings.decode_workers),
             metrics=self.metrics,
         )
         self._stopping = threading.Event()

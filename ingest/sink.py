@@ -1,9 +1,9 @@
 """The sink: the pure step, the batcher and the write loop, with one writer thread between them.
 
-The caller of ``add`` (the bus pump, the replay loop) decodes inputs into rows (``ingest.step``)
-and buffers them (``ingest.batcher``); a writer thread takes sealed batches in order and commits
-each (``ingest.write_loop``). psycopg releases the GIL while Postgres works on a COPY, so the next
-batch is decoded meanwhile.
+The caller of ``add`` (the bus pump, the replay loop) has its inputs decoded into rows
+(``ingest.step``; in worker processes, ``ingest.decoding``) and buffers them (``ingest.batcher``);
+a writer thread takes sealed batches in order and commits each (``ingest.write_loop``), while the
+next batch is decoded.
 
 Guarantees: a batch is one warehouse transaction; its bus positions are reported
 (``take_committed``) only after that commit, in order; duplicates are skipped (first wins within a
@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.batcher import Batcher
+from ingest.decoding import MIN_SLICE, Decoder
 from ingest.messages import Message
 from ingest.metrics import Metrics
-from ingest.step import decode
 from ingest.write_loop import WriteLoop
 from ingest.writers.base import Writer
 
@@ -41,6 +41,8 @@ class Sink:
         batch_size: int,
         flush_interval_s: float,
         max_buffer_bytes: int,
+        decode_workers: int = 0,
+        decode_min_slice: int = MIN_SLICE,
         metrics: Metrics | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -54,6 +56,7 @@ class Sink:
             max_buffer_bytes=max_buffer_bytes,
             metrics=self.metrics,
         )
+        self.decoder = Decoder(decode_workers, writer.row_encoder(), min_slice=decode_min_slice)
         self.loop = WriteLoop(writer, self.metrics, sleep=sleep, clock=clock, jitter=jitter)
         self._thread: threading.Thread | None = None
 
@@ -74,6 +77,7 @@ class Sink:
 
     def start(self) -> Sink:
         if self._thread is None:
+            self.decoder.start()
             self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
             self._thread.start()
         return self
@@ -82,6 +86,12 @@ class Sink:
         """Write everything taken in, then stop the writer thread. With ``timeout``, give up after
         that many seconds and return False: what is unwritten was never acknowledged, so it stays
         on the bus or in the spool (the writer thread is a daemon and dies with the process)."""
+        try:
+            return self._drain(timeout)
+        finally:
+            self.decoder.close()  # nothing decodes after close: the callers have stopped adding
+
+    def _drain(self, timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
         if not self.flush(timeout):
             return False
@@ -102,7 +112,7 @@ class Sink:
     ) -> None:
         """Validate and buffer ``messages``; ``position`` is reported by ``take_committed`` once
         every one of them is in the warehouse. May block while the writer is a queue behind."""
-        decoded = decode(messages, received_at or datetime.now(UTC))
+        decoded = self.decoder.decode(messages, received_at or datetime.now(UTC))
         accepted = sum(1 for item in decoded if item.rule is None)
         if accepted:
             self.metrics.accepted.labels(origin=messages[0].origin.split(":", 1)[0]).inc(accepted)

@@ -1,7 +1,11 @@
 """The pure step of the sink: raw input -> the row of its table, or the row of its dead letter.
 
-No I/O, no locks, no shared state: a plain function of the inputs, so it can later run in worker
-processes fed whole polled batches.
+No I/O, no locks, no shared state: a plain function of the inputs, so it runs the same in the
+calling thread or in a decode worker process (``ingest.decoding``), which is fed the raw bytes and
+origins of whole polled batches and sends back ``Step`` tuples (no ``Message``: the caller has it).
+
+Rows leave the step encoded by the writer's ``row_encoder`` (Postgres: binary COPY bytes), so that
+encoding happens next to validation and not on the writer thread.
 """
 
 from __future__ import annotations
@@ -9,11 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from ingest.deadletters import dead_letter
 from ingest.messages import Message
-from ingest.writers.base import Row
+from ingest.writers.base import EncodedRow, RowEncoder
 from schema import (
     DEAD_LETTER_TABLE,
     EVENT_TABLES,
@@ -23,12 +27,13 @@ from schema import (
     event_row,
     parse_event,
 )
+from schema.events import EventEnvelope
 from schema.rows import dead_letter_row
 
 log = logging.getLogger(__name__)
 
 # Event model -> its table's name: the step routes by the model pydantic chose. Names, not
-# TableSpecs, travel with the rows: a string hashes once, a TableSpec hashes all of its columns.
+# TableSpecs, travel with the rows: a string hashes once (and pickles once per batch).
 _TABLE_OF: dict[type, str] = {
     envelope: EVENT_TABLES[family.category].name
     for family in FAMILIES
@@ -36,45 +41,89 @@ _TABLE_OF: dict[type, str] = {
 }
 
 
-class Decoded(NamedTuple):
-    """One input, decoded: its table's name, its key there, its row; ``rule`` is set for a dead letter."""
+class Step(NamedTuple):
+    """What the step makes of one input: its table, its key there (the 16 bytes of its UUID), its
+    row as the writer takes it, and the rule that rejected it (None for an event)."""
 
     table: str
-    key: Any
-    row: Row
-    message: Message
+    key: bytes
+    row: EncodedRow
     rule: str | None
 
 
-def decode(messages: Sequence[Message], received_at: datetime) -> list[Decoded]:
-    """Validate each input and build its row; invalid input becomes a dead-letter row."""
-    decoded: list[Decoded] = []
-    append = decoded.append
-    for message in messages:
-        event = message.event
-        if event is None and message.error is None:
-            try:
-                event = parse_event(message.raw)
-            except EventValidationError as error:
-                message.error = error
-            except Exception as error:  # a validator bug must not stop ingestion or lose input
-                log.exception("unexpected error validating input from %s", message.origin)
-                message.error = EventValidationError(
-                    [Issue("", "unexpected_validation_error", f"{type(error).__name__}: {error}", "")]
-                )
-        if event is not None:
-            append(
-                Decoded(_TABLE_OF[type(event)], event.event_id, event_row(event, received_at), message, None)
+class Decoded(NamedTuple):
+    """One input, decoded, with the message it came from (dead-lettered again if the warehouse
+    refuses its row, and the size the batcher accounts)."""
+
+    table: str
+    key: bytes
+    row: EncodedRow
+    rule: str | None
+    message: Message
+
+
+def step(
+    raw: bytes,
+    origin: str,
+    received_at: datetime,
+    encode: RowEncoder | None,
+    event: EventEnvelope | None = None,
+    error: EventValidationError | None = None,
+) -> Step:
+    """Validate one input (unless ``event``/``error`` say how it went) and build its row."""
+    if event is None and error is None:
+        try:
+            event = parse_event(raw)
+        except EventValidationError as invalid:
+            error = invalid
+        except Exception as bug:  # a validator bug must not stop ingestion or lose input
+            log.exception("unexpected error validating input from %s", origin)
+            error = EventValidationError(
+                [Issue("", "unexpected_validation_error", f"{type(bug).__name__}: {bug}", "")]
             )
-            continue
-        assert message.error is not None
-        append(rejected(message, message.error, received_at))
-    return decoded
+    if event is not None:
+        table = _TABLE_OF[type(event)]
+        row = event_row(event, received_at)
+        return Step(table, event.event_id.bytes, encode(table, row) if encode else row, None)
+    assert error is not None
+    return rejected_step(raw, origin, error, received_at, encode)
 
 
-def rejected(message: Message, error: EventValidationError, received_at: datetime) -> Decoded:
+def rejected_step(
+    raw: bytes, origin: str, error: EventValidationError, received_at: datetime, encode: RowEncoder | None
+) -> Step:
+    """The dead-letter row of an input rejected for ``error``."""
+    record = dead_letter(raw, origin, error, received_at)
+    table = DEAD_LETTER_TABLE.name
+    row = dead_letter_row(record)
+    return Step(table, record.dead_letter_id.bytes, encode(table, row) if encode else row, record.error_rule)
+
+
+def decode_raw(
+    raws: Sequence[bytes], origins: Sequence[str], received_at: datetime, encode: RowEncoder | None
+) -> list[Step]:
+    """The step over raw inputs: what a decode worker runs for a slice of a polled batch."""
+    return [step(raw, origin, received_at, encode) for raw, origin in zip(raws, origins, strict=True)]
+
+
+def decode(
+    messages: Sequence[Message], received_at: datetime, encode: RowEncoder | None = None
+) -> list[Decoded]:
+    """The step over messages, in this thread (messages the HTTP intake already validated keep its
+    verdict)."""
+    return attach([step(m.raw, m.origin, received_at, encode, m.event, m.error) for m in messages], messages)
+
+
+def rejected(
+    message: Message, error: EventValidationError, received_at: datetime, encode: RowEncoder | None = None
+) -> Decoded:
     """The dead-letter row of ``message``, rejected for ``error``."""
-    record = dead_letter(message.raw, message.origin, error, received_at)
-    return Decoded(
-        DEAD_LETTER_TABLE.name, record.dead_letter_id, dead_letter_row(record), message, record.error_rule
-    )
+    return attach([rejected_step(message.raw, message.origin, error, received_at, encode)], [message])[0]
+
+
+def attach(steps: Sequence[Step], messages: Sequence[Message]) -> list[Decoded]:
+    """Steps made elsewhere (a worker), joined to the messages they were made from, in order."""
+    return [
+        Decoded(table, key, row, rule, message)
+        for (table, key, row, rule), message in zip(steps, messages, strict=True)
+    ]

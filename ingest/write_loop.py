@@ -90,7 +90,9 @@ class WriteLoop:
                 parts.extend(_group(half) for half in (flat[middle:], flat[:middle]))
 
     def _dead_letter_refused(self, item: Decoded, error: BaseException) -> None:
-        letter = rejected(item.message, warehouse_rejection(error), datetime.now(UTC))
+        letter = rejected(
+            item.message, warehouse_rejection(error), datetime.now(UTC), self.writer.row_encoder()
+        )
         log.error("dead-lettering a row the warehouse refused (%s): %s", item.message.origin, describe(error))
         # If the warehouse refuses even this, it is retried until it takes it: dropping it would
         # acknowledge an input that is nowhere.

@@ -8,9 +8,9 @@ retries: the sink hands it whole batches and decides what to do when a write fai
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from schema import TABLES, TableSpec
 from schema.dialects import Dialect
@@ -20,6 +20,19 @@ if TYPE_CHECKING:
     from ingest.config import Settings
 
 Row = tuple[Any, ...]
+# A row as the writer's encoder made it where it was decoded (Postgres: bytes of binary COPY), or
+# as ``schema.rows`` built it when the writer has no encoder.
+EncodedRow = Row | bytes
+# (table name, row) -> the row as ``write`` takes it. A module-level function, so that it pickles by
+# name into the decode worker processes (``ingest.decoding``).
+RowEncoder = Callable[[str, Row], EncodedRow]
+
+
+def plain(rows: Sequence[EncodedRow]) -> Sequence[Row]:
+    """The rows of a writer without a row encoder: tuples, as ``schema.rows`` built them."""
+    if any(isinstance(row, bytes) for row in rows):
+        raise TypeError("encoded rows reached a writer without a row encoder")
+    return cast(Sequence[Row], rows)
 
 
 @dataclass(frozen=True)
@@ -62,8 +75,14 @@ class Writer(ABC):
         return cls(settings.warehouse_url, settings.warehouse_namespace)
 
     @abstractmethod
-    def write(self, batch: Mapping[TableSpec, Sequence[Row]]) -> dict[str, int]:
-        """Insert the rows of every table in one transaction; return rows newly inserted per table."""
+    def write(self, batch: Mapping[TableSpec, Sequence[EncodedRow]]) -> dict[str, int]:
+        """Insert the rows of every table in one transaction; return rows newly inserted per table.
+
+        Rows come as ``row_encoder`` made them, or as plain ``Row`` tuples (a writer accepts both)."""
+
+    def row_encoder(self) -> RowEncoder | None:
+        """How rows are encoded next to validation, off the writer thread; None: plain tuples."""
+        return None
 
     @abstractmethod
     def refuses_rows(self, error: BaseException) -> bool:

@@ -39,7 +39,7 @@ from google.api_core.retry import Retry
 from google.cloud import bigquery
 
 from ingest.config import bigquery_url
-from ingest.writers.base import ObservedColumn, ObservedTable, Row, Writer
+from ingest.writers.base import EncodedRow, ObservedColumn, ObservedTable, Row, Writer, plain
 from ingest.writers.bigquery_errors import RowsRefused, names_rows
 from ingest.writers.bigquery_merge import merge_statement, ndjson, staging_fields
 from schema import TABLES, TableSpec
@@ -104,9 +104,9 @@ class BigQueryWriter(Writer):
 
     # -- writing ---------------------------------------------------------------------------
 
-    def write(self, batch: Mapping[TableSpec, Sequence[Row]]) -> dict[str, int]:
+    def write(self, batch: Mapping[TableSpec, Sequence[EncodedRow]]) -> dict[str, int]:
         with self._lock:
-            return {spec.name: self._write_table(spec, rows) for spec, rows in batch.items() if rows}
+            return {spec.name: self._write_table(spec, plain(rows)) for spec, rows in batch.items() if rows}
 
     def _write_table(self, spec: TableSpec, rows: Sequence[Row]) -> int:
         client = self.client()

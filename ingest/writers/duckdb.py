@@ -19,7 +19,7 @@ from typing import ClassVar
 import duckdb
 
 from ingest.config import ConfigError
-from ingest.writers.base import ObservedColumn, ObservedTable, Row, Writer
+from ingest.writers.base import EncodedRow, ObservedColumn, ObservedTable, Row, Writer, plain
 from schema import DEAD_LETTER_TABLE, TableSpec
 from schema.contract import DUCKDB_SCHEME
 from schema.dialects import DUCKDB as dialect
@@ -62,7 +62,7 @@ class DuckDBWriter(Writer):
             self._conn = duckdb.connect(self.path)
         return self._conn
 
-    def write(self, batch: Mapping[TableSpec, Sequence[Row]]) -> dict[str, int]:
+    def write(self, batch: Mapping[TableSpec, Sequence[EncodedRow]]) -> dict[str, int]:
         with self._lock:
             conn = self._connection()
             counts: dict[str, int] = {}
@@ -71,7 +71,7 @@ class DuckDBWriter(Writer):
                 for spec, rows in batch.items():
                     if rows:
                         load = self._load_dead_letters if spec is DEAD_LETTER_TABLE else self._load_csv
-                        counts[spec.name] = load(conn, spec, rows)
+                        counts[spec.name] = load(conn, spec, plain(rows))
                 conn.commit()
             except BaseException:
                 conn.rollback()

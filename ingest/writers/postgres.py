@@ -18,17 +18,14 @@ from typing import Any, ClassVar
 
 import psycopg
 from psycopg import sql
-from psycopg.adapt import Dumper
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.postgres import types as postgres_types
-from psycopg.pq import Format
 
 from ingest.config import ConfigError
-from ingest.writers.base import ObservedColumn, ObservedTable, Row, Writer
+from ingest.writers.base import EncodedRow, ObservedColumn, ObservedTable, RowEncoder, Writer
+from ingest.writers.postgres_rows import SIGNATURE, TRAILER, encode_row
 from schema import TABLES, TableSpec
 from schema.dialects import POSTGRES as dialect
 from schema.dialects import Dialect
-from schema.rows import json_text
 from schema.types import LogicalType
 
 # Batches written through the safe path after a unique violation on the fast path.
@@ -39,22 +36,6 @@ CONNECT_TIMEOUT_S = 5
 def _trusted(text: str) -> sql.SQL:
     """SQL text rendered by the schema module's dialect, whose identifiers are validated and quoted."""
     return sql.SQL(text)
-
-
-class _JsonbTextDumper(Dumper):
-    """jsonb for binary COPY from JSON text, which is how ``schema.rows`` gives JSON columns.
-
-    psycopg's own jsonb dumper serialises a Python object, so it would encode the text again (as a
-    JSON string); this one only adds the jsonb binary format's version byte. Registered by oid
-    only, so it applies to the COPY columns typed jsonb and nothing else.
-    """
-
-    format = Format.BINARY
-    oid = postgres_types["jsonb"].oid
-
-    def dump(self, obj: Any) -> bytes:
-        text = obj if isinstance(obj, str) else json_text(obj)
-        return b"\x01" + text.encode()
 
 
 # SQLSTATE classes that are about the rows written, not about the warehouse.
@@ -72,7 +53,6 @@ class PostgresWriter(Writer):
         except psycopg.ProgrammingError as error:
             raise ConfigError(f"WAREHOUSE_DATABASE_URL: {error}") from None
         self._conn: psycopg.Connection[Any] | None = None
-        self._oids: dict[str, list[int]] = {}
         self._safe_batches = 0
         self._lock = threading.Lock()
 
@@ -83,8 +63,6 @@ class PostgresWriter(Writer):
             self._discard()
             conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True)
             try:
-                conn.adapters.register_dumper(None, _JsonbTextDumper)
-                self._oids = {spec.name: self._column_oids(conn, spec) for spec in TABLES}
                 for spec in TABLES:
                     conn.execute(
                         sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS").format(
@@ -98,17 +76,6 @@ class PostgresWriter(Writer):
             self._conn = conn
         return self._conn
 
-    @staticmethod
-    def _column_oids(conn: psycopg.Connection[Any], spec: TableSpec) -> list[int]:
-        """Type oids for binary COPY, resolved by the server from the dialect's type names."""
-        names = [dialect.TYPES[column.type] for column in spec.columns]
-        row = conn.execute(
-            "SELECT array_agg(t::regtype::oid ORDER BY n) FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, n)",
-            (names,),
-        ).fetchone()
-        assert row is not None
-        return [int(oid) for oid in row[0]]
-
     def _discard(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(psycopg.Error):
@@ -117,7 +84,10 @@ class PostgresWriter(Writer):
 
     # -- writing ---------------------------------------------------------------------------
 
-    def write(self, batch: Mapping[TableSpec, Sequence[Row]]) -> dict[str, int]:
+    def row_encoder(self) -> RowEncoder:
+        return encode_row
+
+    def write(self, batch: Mapping[TableSpec, Sequence[EncodedRow]]) -> dict[str, int]:
         with self._lock:
             try:
                 conn = self._connection()
@@ -134,7 +104,7 @@ class PostgresWriter(Writer):
                 raise
 
     def _write(
-        self, conn: psycopg.Connection[Any], batch: Mapping[TableSpec, Sequence[Row]], safe: bool
+        self, conn: psycopg.Connection[Any], batch: Mapping[TableSpec, Sequence[EncodedRow]], safe: bool
     ) -> dict[str, int]:
         counts: dict[str, int] = {}
         with conn.transaction():
@@ -147,9 +117,7 @@ class PostgresWriter(Writer):
                 with conn.cursor() as cursor:
                     copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(staging, columns)
                     with cursor.copy(copy_sql) as copy:
-                        copy.set_types(self._oids[spec.name])
-                        for row in rows:
-                            copy.write_row(row)
+                        copy.write(_copy_data(spec.name, rows))
                     if not safe:
                         counts[spec.name] = len(rows)
                         continue
@@ -225,3 +193,10 @@ class PostgresWriter(Writer):
     def close(self) -> None:
         with self._lock:
             self._discard()
+
+
+def _copy_data(table: str, rows: Sequence[EncodedRow]) -> bytes:
+    """The whole binary COPY stream of ``rows``: encoded where they were decoded, or here."""
+    return b"".join(
+        (SIGNATURE, *(row if isinstance(row, bytes) else encode_row(table, row) for row in rows), TRAILER)
+    )

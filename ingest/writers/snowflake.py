@@ -37,7 +37,7 @@ from snowflake.connector import SnowflakeConnection
 from snowflake.connector.errors import ProgrammingError
 
 from ingest.config import Settings
-from ingest.writers.base import ObservedColumn, ObservedTable, Row, Writer
+from ingest.writers.base import EncodedRow, ObservedColumn, ObservedTable, Row, Writer, plain
 from ingest.writers.snowflake_staging import (
     LANDING_TABLE,
     batch_folder,
@@ -118,8 +118,8 @@ class SnowflakeWriter(Writer):
 
     # -- writing ---------------------------------------------------------------------------
 
-    def write(self, batch: Mapping[TableSpec, Sequence[Row]]) -> dict[str, int]:
-        tables = {spec: first_per_key(spec, rows) for spec, rows in batch.items() if rows}
+    def write(self, batch: Mapping[TableSpec, Sequence[EncodedRow]]) -> dict[str, int]:
+        tables = {spec: first_per_key(spec, plain(rows)) for spec, rows in batch.items() if rows}
         if not tables:
             return {}
         with self._lock:

@@ -1,0 +1,193 @@
+"""Decoding in worker processes: the same results as in the calling thread, into real warehouses,
+and no loss or leftover process when a worker or the service itself is killed."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from ingest.decoding import Decoder, _cgroup_cpu_quota, worker_count
+from ingest.messages import Message
+from ingest.sink import Sink
+from ingest.step import decode
+from ingest.writers import Writer
+from ingest.writers.postgres_rows import encode_row
+from schema import DEAD_LETTER_TABLE, table_for
+from tests.ingest.support import encode, event, events, rows, wait_for
+from tests.ingest.test_sink import BAD_INPUT
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def mixed_stream() -> tuple[list[Message], list[dict[str, Any] | None]]:
+    """Valid events of every family, every kind of bad input and duplicates, interleaved; with
+    the body each message was made from (None for bad input)."""
+    good = events(60)
+    stream: list[Message] = []
+    bodies: list[dict[str, Any] | None] = []
+    for index, body in enumerate(good + good[:10]):
+        stream.append(Message(encode(body), f"test:{len(stream)}"))
+        bodies.append(body)
+        if index < len(BAD_INPUT):
+            raw, _ = list(BAD_INPUT.values())[index]
+            stream.append(Message(raw, f"test:{len(stream)}"))
+            bodies.append(None)
+    return stream, bodies
+
+
+def test_workers_decode_each_input_into_its_table_key_and_rule_in_order() -> None:
+    stream, bodies = mixed_stream()
+    decoder = Decoder(2, encode_row, min_slice=7)
+    try:
+        decoder.start()
+        decoded = decoder.decode(stream, NOW)
+    finally:
+        decoder.close()
+    rules = iter(rule for _, rule in BAD_INPUT.values())
+    assert len(decoded) == len(stream)
+    for item, message, body in zip(decoded, stream, bodies, strict=True):
+        assert item.message is message
+        if body is None:
+            assert (item.table, item.rule) == (DEAD_LETTER_TABLE.name, next(rules))
+        else:
+            assert item.table == table_for(body["category"]).name and item.rule is None
+            assert item.key == uuid.UUID(body["event_id"]).bytes
+        assert isinstance(item.row, bytes)
+    # The calling thread's decoding is the same function: rows must match byte for byte.
+    assert [item[:4] for item in decoded] == [item[:4] for item in decode(stream, NOW, encode_row)]
+
+
+def test_a_sink_decoding_in_workers_lands_each_event_once_and_every_dead_letter(writer: Writer) -> None:
+    stream, bodies = mixed_stream()
+    sink = Sink(
+        writer,
+        batch_size=40,
+        flush_interval_s=0.05,
+        max_buffer_bytes=1 << 24,
+        decode_workers=2,
+        decode_min_slice=5,
+    ).start()
+    sink.add(stream)
+    assert sink.close(timeout=60)
+    valid = {body["event_id"]: body for body in bodies if body is not None}
+    for category in ("order.lifecycle", "driver.telemetry", "campaign.interaction"):
+        spec = table_for(category)
+        stored = {str(event_id) for (event_id,) in rows(writer.url, spec, "event_id")}
+        assert stored == {key for key, body in valid.items() if body["category"] == category}
+    letters = sorted(rule for (rule,) in rows(writer.url, DEAD_LETTER_TABLE, "error_rule"))
+    assert letters == sorted(rule for _, rule in BAD_INPUT.values())
+
+
+def test_a_row_decoded_in_a_worker_keeps_the_event_whole(writer: Writer) -> None:
+    body = event(payload={"order_id": "o-9", "unknown_field": {"kept": [1, 2.5, None]}}, actor=None)
+    body["occurred_at"] = "2026-11-25T10:00:00.123456+01:00"
+    sink = Sink(
+        writer,
+        batch_size=10,
+        flush_interval_s=0.05,
+        max_buffer_bytes=1 << 24,
+        decode_workers=1,
+        decode_min_slice=1,
+    ).start()
+    sink.add([Message(encode(body), "test:0")])
+    assert sink.close(timeout=60)
+    [(event_id, order_id, actor_type, payload, occurred_at, context)] = rows(
+        writer.url,
+        table_for("order.lifecycle"),
+        "event_id, order_id, actor_type, payload, occurred_at, context",
+    )
+    assert str(event_id) == body["event_id"] and (order_id, actor_type) == ("o-9", None)
+    assert (payload if isinstance(payload, dict) else json.loads(payload)) == body["payload"]
+    assert (context if isinstance(context, dict) else json.loads(context)) == body["context"]
+    assert occurred_at == datetime(2026, 11, 25, 9, 0, 0, 123456, tzinfo=UTC)
+
+
+def test_a_killed_worker_costs_nothing_and_new_workers_take_over() -> None:
+    stream = [Message(encode(body), f"test:{index}") for index, body in enumerate(events(40))]
+    expected = [uuid.UUID(json.loads(m.raw)["event_id"]).bytes for m in stream]
+    decoder = Decoder(2, encode_row, min_slice=5)
+    try:
+        decoder.start()
+        first = multiprocessing.active_children()
+        assert len(first) == 2
+        os.kill(first[0].pid or 0, signal.SIGKILL)
+        wait_for(lambda: not first[0].is_alive(), timeout=10)
+        assert [item.key for item in decoder.decode(stream, NOW)] == expected
+        assert [item.key for item in decoder.decode(stream, NOW)] == expected
+        second = multiprocessing.active_children()
+        assert second and not {p.pid for p in second} & {p.pid for p in first}
+    finally:
+        decoder.close()
+    assert multiprocessing.active_children() == []
+
+
+ORPHAN_SCRIPT = """
+import sys, time
+from ingest.decoding import Decoder
+from ingest.writers.postgres_rows import encode_row
+decoder = Decoder(2, encode_row)
+decoder.start()
+import multiprocessing
+print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+time.sleep(600)
+"""
+
+
+def test_workers_exit_when_the_service_is_sigkilled() -> None:
+    process = subprocess.Popen([sys.executable, "-c", ORPHAN_SCRIPT], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        pids = [int(pid) for pid in process.stdout.readline().split()]
+        assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+    finally:
+        process.kill()
+        process.wait()
+    wait_for(lambda: not any(_alive(pid) for pid in pids), timeout=10)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize(("configured", "expected"), [(0, 0), (3, 3)])
+def test_the_configured_worker_count_wins(configured: int, expected: int) -> None:
+    assert worker_count(configured) == expected
+
+
+AFFINITY_SCRIPT = """
+import os, sys
+os.sched_setaffinity(0, {int(cpu) for cpu in sys.argv[1].split(",")})
+from ingest.decoding import worker_count
+print(worker_count(None))
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to pin to")
+@pytest.mark.parametrize(("cpus", "expected"), [("0", 0), ("0,1", 2)])
+def test_the_default_is_one_worker_per_usable_cpu_and_none_on_one(cpus: str, expected: int) -> None:
+    usable = sorted(os.sched_getaffinity(0))
+    pinned = ",".join(str(usable[int(index)]) for index in cpus.split(","))
+    printed = subprocess.run(
+        [sys.executable, "-c", AFFINITY_SCRIPT, pinned], capture_output=True, text=True, check=True
+    ).stdout
+    assert int(printed) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [("max 100000", None), ("150000 100000", 1.5), ("", None)])
+def test_a_cgroup_cpu_quota_is_read(tmp_path: Any, text: str, expected: float | None) -> None:
+    path = tmp_path / "cpu.max"
+    path.write_text(text)
+    assert _cgroup_cpu_quota(str(path)) == expected

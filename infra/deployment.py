@@ -12,6 +12,9 @@ revision waits for all of them, and for the tables.
   consumer runs in the background. Only the configured invokers may call it (Cloud Run IAM).
 - ``worker-pool``: a consumer without HTTP (Kafka or Pub/Sub), one instance.
 
+Both restart a container whose ``/healthz`` fails (``probes``): the bus pump died, and only a
+restart retries (a subscription recreated, a permission given back).
+
 Private addresses (a Postgres on a private IP, ``kafka-*.internal`` brokers) are reachable only
 through VPC egress: ``Vpc`` gives the revision Direct VPC egress on the configured network.
 """
@@ -29,6 +32,13 @@ if TYPE_CHECKING:
     from pulumi_gcp.cloudrunv2 import Service, WorkerPool
 
 HTTP_PORT = 8080
+# The service's liveness endpoint (ingest.http): open without the API token, 503 once the bus pump
+# died. Startup waits for it too (the default TCP probe passes as soon as the socket listens,
+# before the service has started); readiness (/readyz) is not a startup condition, because the
+# service must start and take events into the bus while the warehouse is down.
+HEALTH_PATH = "/healthz"
+STARTUP_PERIOD_S, STARTUP_FAILURES = 5, 24  # up to 120 s to start (Cloud Run allows 240)
+LIVENESS_PERIOD_S, LIVENESS_TIMEOUT_S, LIVENESS_FAILURES = 10, 5, 3  # restarted after ~30 s dead
 INVOKER_ROLE = "roles/run.invoker"
 SECRET_ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
 SECRET_FILE_MODE = 0o400
@@ -219,6 +229,7 @@ class IngestDeployment(pulumi.ComponentResource):
             "ports": {"container_port": HTTP_PORT},
             "envs": envs,
             "resources": {"cpu_idle": False},
+            **probes(),
         }
         if mounts:
             container["volume_mounts"] = mounts
@@ -239,7 +250,7 @@ class IngestDeployment(pulumi.ComponentResource):
     ) -> WorkerPool:
         run, args = self._gcp.cloudrunv2, self._args
         volumes, mounts = self._files(file_refs)
-        container: dict[str, Any] = {"image": args.image, "envs": envs}
+        container: dict[str, Any] = {"image": args.image, "envs": envs, **probes()}
         if mounts:
             container["volume_mounts"] = mounts
         pool: WorkerPool = run.WorkerPool(
@@ -254,6 +265,25 @@ class IngestDeployment(pulumi.ComponentResource):
             opts=opts,
         )
         return pool
+
+
+def probes() -> dict[str, Any]:
+    """A container's startup and liveness probes, both on ``HEALTH_PATH`` (the port is explicit:
+    a worker pool declares none)."""
+    http_get = {"path": HEALTH_PATH, "port": HTTP_PORT}
+    return {
+        "startup_probe": {
+            "http_get": http_get,
+            "period_seconds": STARTUP_PERIOD_S,
+            "failure_threshold": STARTUP_FAILURES,
+        },
+        "liveness_probe": {
+            "http_get": http_get,
+            "period_seconds": LIVENESS_PERIOD_S,
+            "timeout_seconds": LIVENESS_TIMEOUT_S,
+            "failure_threshold": LIVENESS_FAILURES,
+        },
+    }
 
 
 def container_env(

@@ -9,6 +9,8 @@ per rule) and on their way to the dead-letter table. 413 above ``INGEST_MAX_BODY
 ``/metrics`` unless ``INGEST_METRICS_PUBLIC``); 503 with ``Retry-After`` while the service is full
 or the bus does not take the events (nothing was acknowledged; event_id makes the retry harmless).
 
+``GET /healthz`` is the liveness probe, open like ``/readyz``: 200 while the process serves, 503
+once the bus pump died on an error (only a restart retries; the body names the pump, nothing else).
 Splitting and validating a body run in a worker thread: the event loop keeps answering
 ``/healthz`` whatever a request holds.
 """
@@ -126,6 +128,9 @@ def create_app(service: Service) -> Starlette:
         )
 
     async def healthz(_: Request) -> Response:
+        # Liveness: 503 once the pump died, for the platform to restart what will not recover.
+        if service.pump_failed:
+            return JSONResponse({"status": "failing", "pump": service.pump_state()}, 503)
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:

@@ -214,9 +214,21 @@ class Service:
         except Exception as error:
             log.warning("readiness: the bus does not answer: %s", describe(error))
             checks["bus"] = f"unreachable ({type(error).__name__}); see the service log"
-        alive = self._pump is not None and self._pump.is_alive()
-        checks["pump"] = f"stopped ({self.pump_error})" if self.pump_error else ("ok" if alive else "stopped")
+        checks["pump"] = self.pump_state()
         return checks
+
+    def pump_state(self) -> str:
+        """ "ok", or "stopped" with the error's type if it died (never its text: anyone may ask)."""
+        alive = self._pump is not None and self._pump.is_alive()
+        return f"stopped ({self.pump_error})" if self.pump_error else ("ok" if alive else "stopped")
+
+    @property
+    def pump_failed(self) -> bool:
+        """Whether the pump died on an error while the service runs: nothing consumes the bus
+        any more (a subscription deleted, a permission revoked) and only a restart retries, so
+        ``/healthz`` fails and the platform's liveness probe restarts the instance. An error while
+        stopping does not count: the process is ending anyway."""
+        return self.pump_error is not None and not self._stopping.is_set()
 
     def _warehouse_state(self) -> str:
         try:

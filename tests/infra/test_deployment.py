@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
 from infra.args import account_id, service_name
-from infra.deployment import SECRET_ACCESSOR_ROLE
+from infra.deployment import HTTP_PORT, SECRET_ACCESSOR_ROLE
 from infra.mocks import Registration, Run
+from ingest.http import create_app
+from ingest.service import Service
 from tests.infra.conftest import SERVICE_ENV, RunOf, cloud_run
+from tests.ingest.support import settings
 
 SERVICE = "gcp:cloudrunv2/service:Service"
 WORKER_POOL = "gcp:cloudrunv2/workerPool:WorkerPool"
@@ -230,6 +235,28 @@ def test_worker_pool_consumes_kafka_without_http(run_of: RunOf) -> None:
         "analytics-ingest",
     )
     assert run.outputs["ingest_endpoint"] is None
+
+
+@pytest.mark.parametrize("stack", DEPLOYED)
+def test_a_container_whose_pump_died_is_restarted_by_its_liveness_probe(
+    stack: str, run_of: RunOf, tmp_path: Path
+) -> None:
+    """Both probes ask, on the port the image listens on, a route the real app answers without
+    the API token (the platform sends none) and fails once the bus pump died (test_pubsub); the
+    field names are checked against the provider by test_provider_inputs."""
+    run, _ = run_of(stack)
+    container = _container(run)
+    app = create_app(
+        Service(settings(WAREHOUSE_DATABASE_URL=f"duckdb:///{tmp_path / 'w.duckdb'}", INGEST_API_TOKEN="t"))
+    )
+
+    with TestClient(app) as client:
+        for probe in ("startupProbe", "livenessProbe"):
+            http_get = container[probe]["httpGet"]
+            assert http_get["port"] == HTTP_PORT, probe
+            assert client.get(http_get["path"]).status_code == 200, probe
+    liveness = container["livenessProbe"]
+    assert liveness["failureThreshold"] * liveness["periodSeconds"] <= 60
 
 
 def test_two_stacks_in_one_project_name_their_resources_apart(run_of: RunOf) -> None:

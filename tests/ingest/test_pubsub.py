@@ -277,23 +277,28 @@ def test_a_missing_subscription_or_topic_is_refused_at_start_naming_it(bus: Name
     assert "subscriptions/nobody-made-this does not exist" in cli.stderr
 
 
-def test_a_subscription_deleted_while_running_is_reported_by_readiness_naming_it(
+def test_a_subscription_deleted_while_running_fails_readiness_naming_it_and_liveness(
     bus: Names, pg_url: str
 ) -> None:
+    """The pump dies on the deleted subscription; /healthz must then fail (open, like the
+    platform's probe calls it: no token) so that Cloud Run restarts the instance."""
     import google.cloud.pubsub_v1 as pubsub_v1
 
     provisioned(pg_url)
-    running = service(bus, pg_url)
-    running.start()
+    running = service(bus, pg_url, INGEST_API_TOKEN="s3cret")
     path = f"projects/{PROJECT}/subscriptions/{bus.subscription}"
-    try:
-        wait_for(lambda: running.readiness()["bus"] == "ok", timeout=30, what="a ready bus")
+    with TestClient(create_app(running)) as client:
+        wait_for(lambda: client.get("/readyz").status_code == 200, timeout=30, what="a ready service")
+        assert client.get("/healthz").status_code == 200
         with pubsub_v1.SubscriberClient() as subscriber:
             subscriber.delete_subscription(subscription=path)
-        wait_for(lambda: running.readiness()["bus"] != "ok", timeout=60, what="readiness to notice")
-        assert f"{path} does not exist" in running.readiness()["bus"]
-    finally:
-        running.stop()
+        wait_for(lambda: client.get("/healthz").status_code == 503, timeout=60, what="liveness to fail")
+        health = client.get("/healthz").json()
+        checks = client.get("/readyz").json()["checks"]
+    assert health == {"status": "failing", "pump": "stopped (RuntimeError)"}
+    assert f"{path} does not exist" in checks["bus"]
+    assert checks["pump"] == "stopped (RuntimeError)"
+    assert running.pump_failed is False  # stopped: the error no longer fails liveness
 
 
 def test_killed_warehouse_connections_mid_stream_are_retried_and_every_event_lands_once(

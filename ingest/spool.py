@@ -11,6 +11,12 @@ mid-append, never acknowledged) is cut off when the spool opens.
 
 Bounded: an append that would take the unacknowledged bytes past ``max_bytes`` raises SpoolFull
 (HTTP answers 503), as does a failing disk. One process per spool: a second one is refused.
+
+A failed fsync (or a failed truncate, or a failed segment roll) breaks the spool for good: Linux
+may have dropped the dirty pages it could not write and marked them clean, so a later fsync would
+report success for records that are not on disk ("fsyncgate"). From then on every append raises
+SpoolBroken (503, nothing acknowledged) until a restart reads the files back and checks each
+record; records an earlier fsync confirmed are still read and delivered.
 """
 
 from __future__ import annotations
@@ -34,6 +40,10 @@ _SUFFIX = ".spool"
 
 class SpoolFull(Exception):
     """The spool cannot take these records now (bound reached or the disk refused)."""
+
+
+class SpoolBroken(SpoolFull):
+    """The disk failed an fsync or a truncate: nothing more is taken until the service restarts."""
 
 
 class SpoolBusy(Exception):
@@ -86,6 +96,7 @@ class Spool:
         self._reader: BinaryIO | None = None
         self._reader_segment = -1
         self._closed = False
+        self.broken: str | None = None  # why appends are refused until a restart
 
     # -- appending -------------------------------------------------------------------------
 
@@ -105,6 +116,8 @@ class Spool:
         with self._appended:
             if self._closed:
                 raise SpoolFull("the spool is closed (the service is stopping)")
+            if self.broken is not None:
+                raise SpoolBroken(self.broken)
             used = self._unacknowledged()
             if used and used + len(frames) > self.max_bytes:
                 raise SpoolFull(f"the spool holds {used} unwritten bytes (limit {self.max_bytes})")
@@ -116,7 +129,10 @@ class Spool:
             except OSError as error:
                 # Unbuffered, so nothing of the refused frames waits to be written later, where
                 # the reader does not expect it (it reads by the sizes recorded here).
-                self._file.truncate(start)
+                try:
+                    os.ftruncate(self._file.fileno(), start)
+                except OSError as failure:
+                    raise self._break("truncate", failure) from None
                 raise SpoolFull(f"the spool's disk refused the events: {error.strerror}") from None
             self._sizes[self._segment] = start + len(frames)
             mine = SpoolPosition(self._segment, start + len(frames))
@@ -129,19 +145,35 @@ class Spool:
             with self._appended:
                 if self._durable >= mine:
                     return
+                if self.broken is not None:  # an fsync failed after these records were written
+                    raise SpoolBroken(self.broken)
                 target = SpoolPosition(self._segment, self._sizes[self._segment])
                 descriptor = os.dup(self._file.fileno())  # stays valid if the segment rolls meanwhile
             try:
                 os.fsync(descriptor)
             except OSError as error:
-                raise SpoolFull(f"the spool's disk refused the events: {error.strerror}") from None
+                raise self._break("fsync", error) from None
             finally:
                 os.close(descriptor)
             with self._appended:
                 self._durable = max(self._durable, target)
                 self._appended.notify_all()
 
+    def _break(self, call: str, error: OSError) -> SpoolBroken:
+        """Refuse every later append; the error to raise now. Says neither path nor file."""
+        self.broken = (
+            f"the spool's disk failed: {call} ({error.strerror or type(error).__name__}); "
+            "it takes no events until the service restarts"
+        )
+        return SpoolBroken(self.broken)
+
     def _roll(self) -> None:
+        try:
+            self._roll_segment()
+        except OSError as error:
+            raise self._break("segment roll", error) from None
+
+    def _roll_segment(self) -> None:
         os.fsync(self._file.fileno())
         self._durable = max(self._durable, SpoolPosition(self._segment, self._sizes[self._segment]))
         self._file.close()

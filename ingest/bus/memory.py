@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from ingest.bus.base import Bus, BusFull, Polled
+from ingest.bus.base import Bus, BusFull, BusProblem, Polled
 from ingest.config import ConfigError, Settings
 from ingest.messages import Message
 from ingest.spool import Spool, SpoolBusy, SpoolFull
@@ -75,7 +75,10 @@ class MemoryBus(Bus):
         return self.spool.unacknowledged_bytes
 
     def ping(self) -> None:
-        """Always reachable: it is this process (the spool's disk answers in ``publish``)."""
+        """Always reachable: it is this process (the spool's disk answers in ``publish``), unless
+        the spool broke on a failed fsync: then only a restart makes it take events again."""
+        if self.spool.broken is not None:
+            raise BusProblem(self.spool.broken)
 
     def close(self) -> None:
         self.spool.close()

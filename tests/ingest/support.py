@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -115,3 +118,26 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class SpoolFsyncFault:
+    """FAULT INJECTION (no real disk here fails an fsync on demand): the next fsync of a spool
+    segment raises EIO, after waiting for ``release`` if it is cleared; every other fsync, and
+    every later one, is the real call, which then reports success, as Linux may after it dropped
+    the pages it could not write ("fsyncgate"). Install with ``monkeypatch.setattr(os, "fsync", fault)``."""
+
+    def __init__(self) -> None:
+        self.armed = threading.Event()
+        self.release = threading.Event()
+        self.release.set()
+        self.reached = threading.Event()
+        self._real = os.fsync
+
+    def __call__(self, descriptor: int) -> None:
+        target = os.readlink(f"/proc/self/fd/{descriptor}")
+        if self.armed.is_set() and target.endswith(".spool"):
+            self.armed.clear()
+            self.reached.set()
+            self.release.wait(30)
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        self._real(descriptor)

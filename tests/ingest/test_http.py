@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 from starlette.testclient import TestClient
 
 from ingest.http import create_app
@@ -18,6 +19,7 @@ from ingest.service import Service
 from ingest.writers import open_writer
 from schema import DEAD_LETTER_TABLE, EVENT_TABLES
 from tests.ingest.support import (
+    SpoolFsyncFault,
     count,
     encode,
     event,
@@ -149,6 +151,41 @@ def test_readyz_is_503_when_the_warehouse_is_unreachable() -> None:
     assert response.status_code == 503
     checks = response.json()["checks"]
     assert checks["warehouse"].startswith("unreachable (OperationalError)") and checks["bus"] == "ok"
+
+
+def test_after_the_spool_failed_an_fsync_nothing_is_acknowledged_until_a_restart(
+    duckdb_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection (SpoolFsyncFault): one fsync of the spool fails; the later ones, which
+    succeed, must not acknowledge anything on this spool; /readyz names it (not its path)."""
+    fault = SpoolFsyncFault()
+    monkeypatch.setattr(os, "fsync", fault)
+    env = {"WAREHOUSE_DATABASE_URL": duckdb_url, "INGEST_DATA_DIR": str(tmp_path / "data")}
+    kept, lost, after, restarted = events(4)
+    with client_for(**env) as client:
+        accepted = client.post("/v1/events", json=kept)
+        fault.armed.set()
+        answers = [client.post("/v1/events", json=body) for body in (lost, after)]
+        ready = client.get("/readyz")
+    assert accepted.status_code == 202
+    assert [answer.status_code for answer in answers] == [503, 503]
+    assert answers[1].headers["retry-after"] == "1"
+    assert "the spool's disk failed: fsync (Input/output error)" in answers[1].json()["error"]
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["bus"].startswith("the spool's disk failed: fsync")
+    assert str(tmp_path) not in ready.text
+    assert ids(duckdb_url) == {kept["event_id"]}
+
+    with client_for(**env) as client:
+        assert client.post("/v1/events", json=restarted).status_code == 202
+    # The refused request's record was written before its fsync failed: it may land now (never
+    # acknowledged; the client's retry is absorbed by event_id). The one after it never was.
+    assert {kept["event_id"], restarted["event_id"]} <= ids(duckdb_url)
+    assert after["event_id"] not in ids(duckdb_url)
+
+
+def ids(url: str) -> set[str]:
+    return {str(event_id) for spec in EVENT_TABLES.values() for (event_id,) in rows(url, spec, "event_id")}
 
 
 def test_readyz_is_503_until_the_tables_exist(pg_url: str) -> None:

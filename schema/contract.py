@@ -62,10 +62,12 @@ class SinkSetting:
 SINK_BATCH_SIZE = SinkSetting(default=5000, ge=1, le=100_000, unit="an integer")
 SINK_FLUSH_INTERVAL_MS = SinkSetting(default=500, ge=1, le=600_000, unit="milliseconds")
 
+# Names of keys whose value is a credential (``passcode``: Snowflake's MFA code).
+_CREDENTIAL_KEYS = r"password|passwd|pwd|passphrase|passcode|secret|token|private[_-]?key|api[_-]?key"
 # user:password@ in a URL, or key=value pairs that carry credentials.
 _SECRET_PATTERNS = (
     re.compile(r"://[^/@\s:]+:[^/@\s]+@"),
-    re.compile(r"(?i)(password|passwd|pwd|passphrase|secret|token|private[_-]?key|api[_-]?key)\s*[=:]"),
+    re.compile(rf"(?i)({_CREDENTIAL_KEYS})\s*[=:]"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
 )
 
@@ -83,7 +85,7 @@ _MASKED = (
     (
         re.compile(
             # A quoted key too ({'password': 'x'}, {"token": "x"}): reprs and JSON carry them so.
-            r"(?i)((?:password|passwd|pwd|passphrase|secret|token|private[_-]?key|api[_-]?key)['\"]?\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s&;,'\"]+)"
+            rf"(?i)((?:{_CREDENTIAL_KEYS})['\"]?\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s&;,'\"]+)"
         ),
         rf"\g<1>{SECRET_MASK}",
     ),

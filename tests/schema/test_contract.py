@@ -85,6 +85,7 @@ def test_secret_looking_outputs_are_refused() -> None:
     [
         ("postgresql://warehouse:warehouse@localhost:5433/db", True),
         ("password=abc", True),
+        ("snowflake://svc@acct/db?passcode=123456", True),
         ("-----BEGIN RSA PRIVATE KEY-----", True),
         ("https://ingest-abc.a.run.app", False),
         ("localhost:9092", False),
@@ -115,6 +116,10 @@ def test_looks_secret(value: str, secret: bool) -> None:
         (
             '{"private_key_file_pwd": "hunter2", "token": "abc"}',
             '{"private_key_file_pwd": [secret], "token": [secret]}',
+        ),
+        (  # Snowflake's MFA passcode, in a URL and in the connector's arguments
+            "snowflake://svc@acct/db?passcode=123456&warehouse=w {'passcode': '654321'}",
+            "snowflake://svc@acct/db?passcode=[secret]&warehouse=w {'passcode': [secret]}",
         ),
         ("http://localhost:8080/x mailto:a@b", "http://localhost:8080/x mailto:a@b"),
     ],

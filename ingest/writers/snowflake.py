@@ -35,6 +35,12 @@ from typing import Any, ClassVar
 import snowflake.connector
 from snowflake.connector import SnowflakeConnection
 from snowflake.connector.errors import ProgrammingError
+from snowflake.connector.network import (
+    MASTER_TOKEN_EXPIRED_GS_CODE,
+    MASTER_TOKEN_INVALD_GS_CODE,
+    MASTER_TOKEN_NOTFOUND_GS_CODE,
+    SESSION_EXPIRED_GS_CODE,
+)
 
 from ingest.config import Settings
 from ingest.writers.base import EncodedRow, ObservedColumn, ObservedTable, Row, Writer, plain
@@ -60,6 +66,18 @@ QUERY_TAG = "analytics-ingest"
 # SQLSTATE classes that are about the rows written (data exception, integrity constraint).
 ROW_ERROR_CLASSES = frozenset({"22", "23"})
 NOT_FOUND_ERRNO = 2003
+# The session is gone for good (expired and its renewal refused: 390112; "Authentication token has
+# expired": 390114; the master token unknown or invalid): the connection still looks open, but
+# every statement on it fails the same way, so the writer logs in again. The connector's own codes.
+SESSION_GONE_ERRNOS = frozenset(
+    int(code)
+    for code in (
+        SESSION_EXPIRED_GS_CODE,
+        MASTER_TOKEN_EXPIRED_GS_CODE,
+        MASTER_TOKEN_NOTFOUND_GS_CODE,
+        MASTER_TOKEN_INVALD_GS_CODE,
+    )
+)
 
 
 class RowsRefused(Exception):
@@ -125,8 +143,10 @@ class SnowflakeWriter(Writer):
         with self._lock:
             try:
                 return self._write(self._connection(), tables)
-            except (RowsRefused, ProgrammingError):
-                raise  # the session is fine: a statement failed
+            except (RowsRefused, ProgrammingError) as error:
+                if isinstance(error, ProgrammingError) and error.errno in SESSION_GONE_ERRNOS:
+                    self._discard()  # the retry logs in again instead of reusing the dead session
+                raise  # else the session is fine: a statement failed
             except Exception:
                 self._discard()  # the session may be gone: the next batch logs in again
                 raise

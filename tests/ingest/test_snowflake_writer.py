@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from snowflake.connector import network
+from snowflake.connector.errors import ProgrammingError
 
 from ingest.cli import main
 from ingest.messages import Message
@@ -224,3 +226,63 @@ def test_every_event_table_is_written_in_one_batch(sf_writer: Writer, snowflake_
         expected[table_for(body["category"]).name] += 1
     assert dict(counts) == expected
     assert {spec.name: count(snowflake_url, spec) for spec in EVENT_TABLES.values()} == expected
+
+
+EXPIRED_TOKEN = ("390114", "Authentication token has expired.  The user must authenticate again.")
+EXPIRED_SESSION = ("390112", "Your session has expired. Please login again.")
+
+
+class ExpiredSessions:
+    """FAULT INJECTION (fakesnow cannot expire a session: it answers an unknown token with HTTP
+    401, which the connector raises as HttpError, not as Snowflake's codes): every session logged
+    in before ``expire()`` gets Snowflake's answer, in its wire form, to each query (``query``)
+    and to the renewal the connector then asks for (the master token expired too); a new login
+    works. The connector's own code turns these answers into its errors. Replaces the connector's
+    REST client ``fetch``."""
+
+    def __init__(self, query: tuple[str, str]) -> None:
+        self.answers = {
+            "/queries/": {"data": None, "code": query[0], "message": query[1], "success": False},
+            "/session/token-request": {
+                "data": None,
+                "code": EXPIRED_TOKEN[0],
+                "message": EXPIRED_TOKEN[1],
+                "success": False,
+            },
+        }
+        self.seen: set[str] = set()
+        self.expired: set[str] = set()
+        self._real = network.SnowflakeRestful.fetch
+
+    def expire(self) -> None:
+        self.expired |= self.seen
+
+    def fetch(self, rest: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if rest.token is not None:
+            self.seen.add(rest.token)
+        if rest.token in self.expired:
+            for path, answer in self.answers.items():
+                if path in url:
+                    return answer
+        return self._real(rest, method, url, *args, **kwargs)
+
+
+@pytest.mark.parametrize("answer", [EXPIRED_TOKEN, EXPIRED_SESSION], ids=["token-expired", "session-expired"])
+def test_an_expired_session_is_discarded_and_the_retry_logs_in_again(
+    sf_writer: Writer, snowflake_url: str, monkeypatch: pytest.MonkeyPatch, answer: tuple[str, str]
+) -> None:
+    """Snowflake answers 390114 when the session's token expired; 390112 when the session did,
+    and the connector's renewal is then refused with 390114. The writer must log in again."""
+    sessions = ExpiredSessions(answer)
+    monkeypatch.setattr(
+        network.SnowflakeRestful, "fetch", lambda rest, *args, **kwargs: sessions.fetch(rest, *args, **kwargs)
+    )
+    first, second = (event_row(parse_event(encode(body)), datetime.now(UTC)) for body in events(2))
+    assert sf_writer.write({ORDERS: [first]}) == {ORDERS.name: 1}
+    sessions.expire()
+
+    with pytest.raises(ProgrammingError) as expired:
+        sf_writer.write({ORDERS: [second]})  # the sink's write loop retries this
+    assert expired.value.errno == int(EXPIRED_TOKEN[0])
+    assert sf_writer.write({ORDERS: [second]}) == {ORDERS.name: 1}
+    assert count(snowflake_url, ORDERS) == 2

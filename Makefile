@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 DBT_VENV := $(VENV)/dbt
 # The BigQuery stand-in (bqemulator) pins libraries the project pins differently: its own venv.
 BQ_VENV := .venv-bqemulator
+# Quix Streams, bench (b)'s second baseline, pins another confluent-kafka: its own venv, made by
+# `make bench` only (not install/test).
+QUIX_VENV := .venv-quix
 
 .PHONY: install run test lint typecheck unit bench clean
 
@@ -23,6 +26,12 @@ $(BQ_VENV)/.installed: tests/bqemulator/requirements.txt
 	$(PYTHON) -m venv $(BQ_VENV)
 	$(BQ_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(BQ_VENV)/bin/python -m pip install --quiet -r tests/bqemulator/requirements.txt
+	touch $@
+
+$(QUIX_VENV)/.installed: bench/quix/requirements.txt
+	$(PYTHON) -m venv $(QUIX_VENV)
+	$(QUIX_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(QUIX_VENV)/bin/python -m pip install --quiet -r bench/quix/requirements.txt
 	touch $@
 
 install: $(VENV)/.installed $(BQ_VENV)/.installed
@@ -48,7 +57,7 @@ $(VENV)/.bench: $(VENV)/.installed
 	touch $@
 
 # Benchmarks are not tests: each prints its figures and the ratio to a baseline of the same run.
-bench: $(VENV)/.bench $(BQ_VENV)/.installed
+bench: $(VENV)/.bench $(BQ_VENV)/.installed $(QUIX_VENV)/.installed
 	$(PY) bench/bench_render.py
 	$(PY) bench/bench_sink.py
 	$(PY) bench/bench_kafka.py
@@ -60,4 +69,4 @@ bench: $(VENV)/.bench $(BQ_VENV)/.installed
 	$(PY) bench/bench_snowflake.py
 
 clean:
-	rm -rf $(VENV) $(BQ_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BQ_VENV) $(QUIX_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -59,17 +59,18 @@ def _expect(child: subprocess.Popen[str], key: str, errors: IO[bytes]) -> dict[s
     raise RuntimeError(f"the Quix consumer ended before {key!r}:\n{tail}")
 
 
-def quix_throughput(broker: str, topic: str, total: int, tansu_pid: int) -> QuixRun:
+def quix_throughput(broker: str, topic: str, total: int, tansu_pid: int, session_timeout_ms: int) -> QuixRun:
     """Consume ``topic`` (``total`` events) with a fresh group into a database of its own."""
     with fresh_database("quix") as url:
-        return _run(broker, topic, url, total, tansu_pid)
+        return _run(broker, topic, url, total, tansu_pid, session_timeout_ms)
 
 
-def _run(broker: str, topic: str, url: str, total: int, tansu_pid: int) -> QuixRun:
+def _run(broker: str, topic: str, url: str, total: int, tansu_pid: int, session_timeout_ms: int) -> QuixRun:
     settings = {
         "broker": broker,
         "topic": topic,
         "group": f"quix-{uuid.uuid4().hex[:8]}",
+        "consumer": {"session.timeout.ms": session_timeout_ms},
         "total": total,
         "schema": QUIX_SCHEMA,
         "tables": {

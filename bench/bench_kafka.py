@@ -10,7 +10,8 @@ same Tansu:
 - Quix Streams 3.28 (``bench/quix/consumer.py``, a subprocess in its own virtualenv ``.venv-quix``
   since it pins another confluent-kafka): an ``Application`` routing each event by ``category`` to
   one ``PostgreSQLSink`` per family table, ``on_conflict_do_nothing=True`` with the table's key
-  (``event_id``) as primary key, Quix's defaults otherwise (a checkpoint every 5 s). Quix does no
+  (``event_id``) as primary key, the same session timeout as the others, Quix's defaults otherwise
+  (a checkpoint every 5 s). Quix does no
   validation and keeps no dead letters: it writes whatever JSON arrives. Its sink creates and
   alters its own tables, so they live in a database of their own (``bench/_quix.py``). Quix
   commits per checkpoint, so its rate counts from the end of the first checkpoint (its rows left
@@ -57,6 +58,9 @@ from schema.dialects import POSTGRES as dialect
 
 PARTITIONS = 3
 BATCH = 5000
+# Every consumer here, Quix's too: Tansu holds a fresh group's join for about half of it
+# (Quix's default, librdkafka's 45 s, made its join take ~23 s).
+SESSION_TIMEOUT_MS = 6000
 
 
 def truncate(url: str) -> None:
@@ -71,7 +75,7 @@ def settings(broker: str, topic: str, url: str, **extra: Any) -> Any:
         EVENT_BUS_KAFKA_TOPIC=topic,
         KAFKA_BROKERS=broker,
         EVENT_BUS_KAFKA_GROUP=f"bench-{uuid.uuid4().hex[:8]}",
-        EVENT_BUS_KAFKA_SESSION_TIMEOUT_MS=6000,
+        EVENT_BUS_KAFKA_SESSION_TIMEOUT_MS=SESSION_TIMEOUT_MS,
         WAREHOUSE_DATABASE_URL=url,
         **extra,
     )
@@ -101,7 +105,7 @@ def baseline_throughput(broker: str, topic: str, url: str, total: int) -> float:
             "group.id": f"baseline-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
-            "session.timeout.ms": 6000,
+            "session.timeout.ms": SESSION_TIMEOUT_MS,
         }
     )
     consumer.subscribe([topic])
@@ -226,7 +230,7 @@ def main() -> None:
         with CpuMeter(running.pid) as our_cpu:
             ours, join = service_throughput(broker, topic, url, total)
         truncate(url)
-        quix = quix_throughput(broker, topic, total, running.pid) if available() else None
+        quix = quix_throughput(broker, topic, total, running.pid, SESSION_TIMEOUT_MS) if available() else None
         p50, p99, worst = latency(broker, url, rate, 5.0)
     base_per_1k, our_per_1k = base_cpu.per_thousand(total), our_cpu.per_thousand(total)
     print(line("produce, acks=all (for reference)", produced, "events/s"))

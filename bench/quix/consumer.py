@@ -6,7 +6,8 @@ quixstreams pins another confluent-kafka than the project, so it has its own vir
 project. The parent sends the settings as one JSON line on stdin (never on the command line, so a
 database password would not show in ``ps``)::
 
-    {"broker": "...", "topic": "...", "group": "...", "total": 200000, "schema": "public",
+    {"broker": "...", "topic": "...", "group": "...", "consumer": {"session.timeout.ms": 6000},
+     "total": 200000, "schema": "public",
      "tables": {"<category>": {"name": "<table>", "key": ["event_id"]}, ...},
      "postgres": {"host": "...", "port": 5432, "dbname": "...", "user": "...", "password": "..."}}
 
@@ -93,6 +94,7 @@ def main() -> None:
             broker_address=settings["broker"],
             consumer_group=settings["group"],
             auto_offset_reset="earliest",
+            consumer_extra_config=settings["consumer"],
             state_dir=state_dir,
             loglevel="WARNING",
         )

@@ -253,7 +253,20 @@ def secret_rules(values: dict[str, Any]) -> dict[str, tuple[bool, bool, str]]:
     sasl = values.get("busDriver") == "kafka" and str(values.get("kafkaSecurityProtocol", "")).startswith(
         "SASL_"
     )
+    # Worker pools take Direct VPC ingress (services do not, and IAM guards them): on a VPC network
+    # a pool's HTTP API is reachable with no IAM check, so only a token guards it.
+    pool_on_vpc = (
+        deploy == "cloudrun"
+        and values.get("ingestMode") == "worker-pool"
+        and bool(values.get("ingestVpcNetwork") or values.get("ingestVpcSubnetwork"))
+    )
     return {
+        "ingestApiToken": (
+            pool_on_vpc,
+            True,
+            "a worker pool on a VPC network takes Direct VPC ingress, and without a token its HTTP API "
+            "would be open to that network",
+        ),
         "warehouseDatabaseUrl": (
             provider != "bigquery",
             provider != "bigquery",

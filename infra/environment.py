@@ -20,9 +20,8 @@ if TYPE_CHECKING:
 INGEST_HOST, INGEST_PORT = "INGEST_HOST", "INGEST_PORT"
 BIND_ALL = "0.0.0.0"
 # The service refuses to listen on a non-loopback address without INGEST_API_TOKEN unless told
-# that something else guards it. On Cloud Run, IAM does: only ``ingestInvokers`` hold
-# roles/run.invoker and public members are refused, so an unauthenticated request never reaches
-# the container. Set only when no token is configured.
+# that something else guards it (``unauthenticated`` says when). Set only when no token is
+# configured.
 ALLOW_UNAUTHENTICATED = "INGEST_ALLOW_UNAUTHENTICATED"
 # Where the Snowflake private key is mounted; the warehouse URL names it in ``private_key_file``.
 SNOWFLAKE_KEY_PATH = "/secrets/snowflake/rsa_key.p8"
@@ -68,8 +67,7 @@ def plain_env(config: StackConfig, bus: Bus, http_port: int) -> dict[str, pulumi
 
 def secret_env(config: StackConfig, secrets: Secrets) -> dict[str, pulumi.Output[str]]:
     """Secret variables: the warehouse URL (not on BigQuery, whose URL is plain), the API token
-    (else, in service mode, the unauthenticated opt-in goes to ``unauthenticated``), the SASL
-    password."""
+    (else ``unauthenticated`` decides on the opt-in), the SASL password."""
     values = {
         ENV_FOR_KEY["warehouseDatabaseUrl"]: secrets.warehouse_url if config.provider != "bigquery" else None,
         ENV_FOR_KEY["ingestApiToken"]: secrets.ingest_api_token,
@@ -81,8 +79,21 @@ def secret_env(config: StackConfig, secrets: Secrets) -> dict[str, pulumi.Output
 
 
 def unauthenticated(config: StackConfig, secrets: Secrets) -> dict[str, str]:
-    """``INGEST_ALLOW_UNAUTHENTICATED=true`` for an HTTP service without a token (IAM guards it)."""
-    if config.ingest_mode == "service" and secrets.ingest_api_token is None:
+    """``INGEST_ALLOW_UNAUTHENTICATED=true`` without a token where nothing unauthenticated can
+    reach the container's port; the image binds 0.0.0.0, so without it or a token ``serve``
+    exits 2 and the startup probe never answers.
+
+    - A service: Cloud Run IAM guards it (only ``ingestInvokers`` hold roles/run.invoker and
+      public members are refused), so an unauthenticated request never reaches the container.
+    - A worker pool without a VPC network: it has no endpoint, URL or ingress at all; only the
+      platform's probes reach the port.
+    - A worker pool on a VPC network: not here. Worker pools (unlike services) take Direct VPC
+      ingress, so anything the network's firewall lets in reaches the port with no IAM check;
+      ``secret_rules`` requires ``ingestApiToken`` for it instead.
+    """
+    if secrets.ingest_api_token is not None:
+        return {}
+    if config.ingest_mode == "service" or not config.vpc:
         return {ALLOW_UNAUTHENTICATED: "true"}
     return {}
 

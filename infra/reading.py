@@ -117,6 +117,7 @@ def load_secrets() -> Secrets:
 def check_secrets(config: StackConfig, secrets: Secrets) -> None:
     """Refuse a stack that lacks a secret it needs, or sets one the program would ignore."""
     present = {
+        "ingestApiToken": secrets.ingest_api_token is not None,
         "warehouseDatabaseUrl": secrets.warehouse_url is not None,
         "kafkaSaslPassword": secrets.kafka_sasl_password is not None,
         "snowflakeIngestPrivateKey": secrets.snowflake_ingest_private_key is not None,

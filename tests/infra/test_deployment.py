@@ -32,6 +32,7 @@ GRANTS = {
     ],
     "prod-bigquery": ["ingest-job-user", "ingest-publisher", "ingest-subscriber", "ingest-writer"],
     "prod-snowflake": [
+        "ingest-api-token-reader",
         "kafka-sasl-password-reader",
         "snowflake-rsa-key-p8-reader",
         "warehouse-database-url-reader",
@@ -270,7 +271,7 @@ def test_two_stacks_in_one_project_name_their_resources_apart(run_of: RunOf) -> 
         for stack in ("prod-bigquery", "prod-snowflake")
     }
 
-    assert len(names["prod-bigquery"]) == 2 and len(names["prod-snowflake"]) == 5
+    assert len(names["prod-bigquery"]) == 2 and len(names["prod-snowflake"]) == 6
     assert names["prod-bigquery"] & names["prod-snowflake"] == set()
 
 

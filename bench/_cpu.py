@@ -4,8 +4,9 @@ A rate alone hides where the time went: a faster path may just burn more cores. 
 wraps its baseline and its own path in ``CpuMeter`` and prints CPU seconds per 1,000 events for
 both. The meter counts this process (all its threads), its children that have been waited for
 during the stretch (``RUSAGE_CHILDREN``), and any live processes it is told about by pid (a
-spawned service or broker, read from ``/proc/<pid>/stat``). The Postgres server's own backends are
-not counted: they belong to the shared server, not to the benchmark.
+spawned service or broker, read from ``/proc/<pid>/stat``), each with its live descendants (the
+service's decode workers) and its reaped children. The Postgres server's own backends are not
+counted: they belong to the shared server, not to the benchmark.
 """
 
 from __future__ import annotations
@@ -19,10 +20,28 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a live process (utime and stime, fields 14 and 15)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
+    """User + system CPU seconds of a live process (utime and stime, fields 14 and 15) and of the
+    children it waited for (cutime and cstime, 16 and 17); 0 once it is gone (its parent then has
+    it among the children it waited for)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return 0.0
     fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+    return sum(int(field) for field in fields[11:15]) / _TICKS
+
+
+def descendants(pid: int) -> set[int]:
+    """The live processes below ``pid`` (children of any of its threads, recursively)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+        for child in children:
+            found |= {child, *descendants(child)}
+    return found
 
 
 def own_cpu_seconds() -> float:
@@ -44,8 +63,10 @@ class CpuMeter:
         self.seconds = 0.0
 
     def _now(self) -> float:
-        mine = own_cpu_seconds() if self.own else 0.0
-        return mine + sum(process_cpu_seconds(pid) for pid in self.pids)
+        live = descendants(os.getpid()) if self.own else set()
+        for pid in self.pids:
+            live |= {pid, *descendants(pid)}
+        return (own_cpu_seconds() if self.own else 0.0) + sum(map(process_cpu_seconds, live))
 
     def __enter__(self) -> CpuMeter:
         self._started = self._now()

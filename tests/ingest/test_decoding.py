@@ -123,8 +123,10 @@ def test_a_killed_worker_costs_nothing_and_new_workers_take_over() -> None:
         wait_for(lambda: not first[0].is_alive(), timeout=10)
         assert [item.key for item in decoder.decode(stream, NOW)] == expected
         assert [item.key for item in decoder.decode(stream, NOW)] == expected
+        # Whether the pool noticed the death before or during the first batch, the dead worker is
+        # gone and workers are running again.
         second = multiprocessing.active_children()
-        assert second and not {p.pid for p in second} & {p.pid for p in first}
+        assert second and first[0].pid not in {p.pid for p in second}
     finally:
         decoder.close()
     assert multiprocessing.active_children() == []
@@ -176,8 +178,8 @@ print(worker_count(None))
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to pin to")
-@pytest.mark.parametrize(("cpus", "expected"), [("0", 0), ("0,1", 2)])
-def test_the_default_is_one_worker_per_usable_cpu_and_none_on_one(cpus: str, expected: int) -> None:
+@pytest.mark.parametrize(("cpus", "expected"), [("0", 0), ("0,1", 1)])
+def test_the_default_is_one_worker_per_usable_cpu_but_one(cpus: str, expected: int) -> None:
     usable = sorted(os.sched_getaffinity(0))
     pinned = ",".join(str(usable[int(index)]) for index in cpus.split(","))
     printed = subprocess.run(

@@ -1,22 +1,26 @@
-"""The decode worker processes: one pipe each, one slice of a batch at a time.
+"""The decode worker processes: one pipe pair each, one slice of a batch at a time.
 
 A small pool of our own rather than ``concurrent.futures.ProcessPoolExecutor``: with a pipe per
-worker, a worker that dies is an ``EOFError`` on its own pipe at once, and a batch never waits on
-a pool's manager thread (on Python 3.11 ``ProcessPoolExecutor.shutdown`` could hang after a
-worker was killed, seen in this project's tests). Which worker holds which slice is known, so
-results come back in order by construction.
+worker, a worker that dies is an ``EOFError`` on its own pipe at once, and a batch never waits on a
+pool's manager thread (on Python 3.11 ``ProcessPoolExecutor.shutdown`` hung after a worker was
+killed, seen in this project's tests). Which worker holds which slice is known, so results come
+back in order by construction.
 
-Workers are spawned, not forked: the service has threads (librdkafka's among them) whose locks a
-fork would copy. They ignore SIGINT and SIGTERM (the service owns shutdown and finishes its drain
-through them) and exit when their pipe closes: only the service holds the other end (a spawned
-child inherits no descriptor it is not given), so the kernel closes it when the service exits or
-is SIGKILLed.
+A worker is ``python -m ingest.decode_workers``, started with ``subprocess``: not forked (the
+service has threads, librdkafka's among them, whose locks a fork would copy) and not through
+``multiprocessing``'s spawn, which re-imports the service's main module in every worker and starts
+a resource-tracker process, memory counted against the service for nothing. Workers ignore SIGINT
+and SIGTERM (the service owns shutdown and finishes its drain through them) and exit when their
+pipe closes: only the service holds the other end, so the kernel closes it when the service exits
+or is SIGKILLed.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -35,26 +39,43 @@ class WorkerGone(Exception):
 
 
 class Worker:
-    """One spawned decode process and the pipe to it."""
+    """One decode process and the pipes to it. Starting does not wait for it: ``ready`` says
+    when it has imported the schema (about a second) and can take slices."""
 
     def __init__(self, encode: RowEncoder | None) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._pipe, theirs = context.Pipe()
-        self.process: Any = context.Process(
-            target=_serve, args=(theirs, encode), name="ingest-decode", daemon=True
+        to_worker, from_us = os.pipe()
+        to_us, from_worker = os.pipe()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ingest.decode_workers", str(to_worker), str(from_worker)],
+            pass_fds=(to_worker, from_worker),
         )
-        self.process.start()
-        theirs.close()
+        os.close(to_worker)
+        os.close(from_worker)
+        self._out = Connection(from_us, readable=False)
+        self._in = Connection(to_us, writable=False)
+        self._ready = False
+        self.send_raw(encode)
 
-    def wait_ready(self) -> None:
-        if self._receive() != _READY:
-            raise WorkerGone("a decode worker did not start")
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def ready(self) -> bool:
+        """Whether the worker has started (without waiting); raises WorkerGone if it died."""
+        if not self._ready and self._in.poll(0):
+            if self._receive() != _READY:
+                raise WorkerGone("a decode worker did not start")
+            self._ready = True
+        return self._ready
 
     def send(self, raws: Sequence[bytes], origins: Sequence[str], received_at: datetime) -> None:
+        self.send_raw((list(raws), list(origins), received_at))
+
+    def send_raw(self, value: Any) -> None:
         try:
-            self._pipe.send((list(raws), list(origins), received_at))
+            self._out.send(value)
         except (OSError, ValueError) as error:
-            raise WorkerGone(str(error)) from error
+            raise WorkerGone(str(error) or type(error).__name__) from error
 
     def receive(self) -> Columns:
         columns: Columns = self._receive()
@@ -62,29 +83,36 @@ class Worker:
 
     def _receive(self) -> Any:
         try:
-            return self._pipe.recv()
+            return self._in.recv()
         except (EOFError, OSError) as error:
             raise WorkerGone(str(error) or type(error).__name__) from error
 
     def stop(self) -> None:
-        self._pipe.close()  # the worker reads EOF and leaves
-        self.process.join(STOP_TIMEOUT_S)
-        if self.process.is_alive():
+        self._out.close()  # the worker reads EOF and leaves
+        self._in.close()
+        try:
+            self.process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.join()
+            self.process.wait()
 
 
-def _serve(pipe: Connection, encode: RowEncoder | None) -> None:
-    """A worker's life: set up, say ready, then decode slices until the pipe closes."""
+def serve(reading: Connection, writing: Connection) -> None:
+    """A worker's life: say ready, take the row encoder, then decode slices until the pipe closes."""
     from ingest.runtime import tune_for_throughput
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     tune_for_throughput()
-    pipe.send(_READY)
-    while True:
-        try:
-            raws, origins, received_at = pipe.recv()
-        except (EOFError, OSError):
-            return
-        pipe.send(decode_raw(raws, origins, received_at, encode))
+    try:
+        encode: RowEncoder | None = reading.recv()
+        writing.send(_READY)
+        while True:
+            raws, origins, received_at = reading.recv()
+            writing.send(decode_raw(raws, origins, received_at, encode))
+    except (EOFError, OSError):
+        return
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))

@@ -11,7 +11,8 @@ worker and the caller use two cores for the price of one extra process. Measured
   dead letters are unchanged. Decoding acknowledges nothing, so a worker that dies (an OOM kill)
   loses nothing: that batch is decoded in this thread and new workers start on the next one.
 * Small batches (an HTTP request, a trickle) and inputs the HTTP intake already validated are
-  decoded in the calling thread: a round trip to a worker costs more than they do.
+  decoded in the calling thread: a round trip to a worker costs more than they do. So are the
+  batches that arrive while the workers still start: a short replay does not wait for them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +37,7 @@ MIN_SLICE = 256
 # The calling thread's share of a batch, against 1 for each worker: less, since it also polls,
 # batches and feeds the writer.
 CALLER_SHARE = 0.5
+READY_POLL_S = 0.01
 
 
 def worker_count(configured: int | None) -> int:
@@ -70,19 +73,27 @@ class Decoder:
         self._pool: list[Worker] = []
         self._lock = threading.Lock()
 
-    def start(self) -> None:
-        """Start the workers now (each takes about a second to import the schema), not on the
-        first batch, whose latency would carry it."""
+    def start(self, wait: bool = False) -> None:
+        """Start the workers (each takes about a second to import the schema). Until they are
+        ready, batches are decoded in the calling thread; ``wait`` blocks until they are."""
         if self.workers > 0:
             with self._lock:
-                self._running_pool()
+                pool = self._running_pool()
+                while wait and not all(worker.ready() for worker in pool):
+                    time.sleep(READY_POLL_S)
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return [worker.pid for worker in self._pool]
 
     def decode(self, messages: Sequence[Message], received_at: datetime) -> list[Decoded]:
         if self.workers <= 0 or len(messages) < self.min_slice or _validated(messages):
             return decode(messages, received_at, self.encode)
         with self._lock:
             try:
-                return self._decode_spread(messages, received_at)
+                workers = [worker for worker in self._running_pool() if worker.ready()]
+                if workers:
+                    return self._decode_spread(workers, messages, received_at)
             except WorkerGone as gone:
                 log.error("a decode worker died (%s); decoding this batch here, new workers next", gone)
                 self._discard()
@@ -92,8 +103,10 @@ class Decoder:
         with self._lock:
             self._discard()
 
-    def _decode_spread(self, messages: Sequence[Message], received_at: datetime) -> list[Decoded]:
-        workers = self._running_pool()[: max(1, len(messages) // self.min_slice - 1)]
+    def _decode_spread(
+        self, workers: list[Worker], messages: Sequence[Message], received_at: datetime
+    ) -> list[Decoded]:
+        workers = workers[: max(1, len(messages) // self.min_slice - 1)]
         mine = int(len(messages) * CALLER_SHARE / (len(workers) + CALLER_SHARE))
         size = -(-(len(messages) - mine) // len(workers))
         parts = [messages[start : start + size] for start in range(0, len(messages) - mine, size)]
@@ -107,15 +120,7 @@ class Decoder:
 
     def _running_pool(self) -> list[Worker]:
         if not self._pool:
-            pool = [Worker(self.encode) for _ in range(self.workers)]
-            try:
-                for worker in pool:
-                    worker.wait_ready()
-            except WorkerGone:
-                for worker in pool:
-                    worker.stop()
-                raise
-            self._pool = pool
+            self._pool = [Worker(self.encode) for _ in range(self.workers)]
         return self._pool
 
     def _discard(self) -> None:

@@ -8,7 +8,6 @@ and is low-volume: its rows go through ``executemany``.
 
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
 import threading
@@ -19,7 +18,8 @@ from typing import ClassVar
 import duckdb
 
 from ingest.config import ConfigError
-from ingest.writers.base import EncodedRow, ObservedColumn, ObservedTable, Row, Writer, plain
+from ingest.writers.base import EncodedRow, ObservedColumn, ObservedTable, RowEncoder, Writer, plain
+from ingest.writers.duckdb_rows import NEW_LINE, encode_row
 from schema import DEAD_LETTER_TABLE, TableSpec
 from schema.contract import DUCKDB_SCHEME
 from schema.dialects import DUCKDB as dialect
@@ -28,10 +28,7 @@ from schema.dialects._sql import string_literal
 from schema.types import LogicalType
 
 SCHEME = DUCKDB_SCHEME
-# The staged CSV's record separator, told to DuckDB's reader: left to guess, it reads a lone \r
-# inside a quoted value as a broken record and refuses the row.
-_NEW_LINE = "\r\n"
-_NEW_LINE_SQL = string_literal(_NEW_LINE.encode("unicode_escape").decode("ascii"))
+_NEW_LINE_SQL = string_literal(NEW_LINE.encode("unicode_escape").decode("ascii"))
 
 
 def database_path(url: str) -> str:
@@ -62,6 +59,9 @@ class DuckDBWriter(Writer):
             self._conn = duckdb.connect(self.path)
         return self._conn
 
+    def row_encoder(self) -> RowEncoder:
+        return encode_row
+
     def write(self, batch: Mapping[TableSpec, Sequence[EncodedRow]]) -> dict[str, int]:
         with self._lock:
             conn = self._connection()
@@ -71,7 +71,7 @@ class DuckDBWriter(Writer):
                 for spec, rows in batch.items():
                     if rows:
                         load = self._load_dead_letters if spec is DEAD_LETTER_TABLE else self._load_csv
-                        counts[spec.name] = load(conn, spec, plain(rows))
+                        counts[spec.name] = load(conn, spec, rows)
                 conn.commit()
             except BaseException:
                 conn.rollback()
@@ -86,13 +86,13 @@ class DuckDBWriter(Writer):
         ).fetchone()
         return int(result[0]) if result else 0
 
-    def _load_csv(self, conn: duckdb.DuckDBPyConnection, spec: TableSpec, rows: Sequence[Row]) -> int:
+    def _load_csv(self, conn: duckdb.DuckDBPyConnection, spec: TableSpec, rows: Sequence[EncodedRow]) -> int:
         # Empty text and NULL are both written as an empty field; every text column of an event
         # table is either nullable or has min_length >= 1 in the models, so none can be "".
         fd, path = tempfile.mkstemp(prefix="ingest-", suffix=".csv")
         try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-                csv.writer(handle, lineterminator=_NEW_LINE).writerows(rows)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(b"".join(_line(spec.name, row) for row in rows))
             types = ", ".join(
                 f"{string_literal(column.name)}: {string_literal(dialect.TYPES[column.type])}"
                 for column in spec.columns
@@ -106,7 +106,7 @@ class DuckDBWriter(Writer):
             os.unlink(path)
 
     def _load_dead_letters(
-        self, conn: duckdb.DuckDBPyConnection, spec: TableSpec, rows: Sequence[Row]
+        self, conn: duckdb.DuckDBPyConnection, spec: TableSpec, rows: Sequence[EncodedRow]
     ) -> int:
         staging = dialect.quote(f"staging_{spec.name}")
         conn.execute(
@@ -115,7 +115,7 @@ class DuckDBWriter(Writer):
         )
         conn.execute(f"DELETE FROM {staging}")
         placeholders = ", ".join("?" for _ in spec.columns)
-        conn.executemany(f"INSERT INTO {staging} VALUES ({placeholders})", [list(row) for row in rows])
+        conn.executemany(f"INSERT INTO {staging} VALUES ({placeholders})", [list(row) for row in plain(rows)])
         return self._insert_from(conn, spec, staging)
 
     def refuses_rows(self, error: BaseException) -> bool:
@@ -181,3 +181,10 @@ class DuckDBWriter(Writer):
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _line(table: str, row: EncodedRow) -> bytes:
+    """A row's CSV line: encoded where it was decoded, or here (a caller with plain rows)."""
+    line = row if isinstance(row, bytes) else encode_row(table, row)
+    assert isinstance(line, bytes)
+    return line

@@ -4,7 +4,6 @@ and no loss or leftover process when a worker or the service itself is killed.""
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import signal
 import subprocess
@@ -48,7 +47,7 @@ def test_workers_decode_each_input_into_its_table_key_and_rule_in_order() -> Non
     stream, bodies = mixed_stream()
     decoder = Decoder(2, encode_row, min_slice=7)
     try:
-        decoder.start()
+        decoder.start(wait=True)
         decoded = decoder.decode(stream, NOW)
     finally:
         decoder.close()
@@ -76,6 +75,7 @@ def test_a_sink_decoding_in_workers_lands_each_event_once_and_every_dead_letter(
         decode_workers=2,
         decode_min_slice=5,
     ).start()
+    sink.decoder.start(wait=True)
     sink.add(stream)
     assert sink.close(timeout=60)
     valid = {body["event_id"]: body for body in bodies if body is not None}
@@ -98,6 +98,7 @@ def test_a_row_decoded_in_a_worker_keeps_the_event_whole(writer: Writer) -> None
         decode_workers=1,
         decode_min_slice=1,
     ).start()
+    sink.decoder.start(wait=True)
     sink.add([Message(encode(body), "test:0")])
     assert sink.close(timeout=60)
     [(event_id, order_id, actor_type, payload, occurred_at, context)] = rows(
@@ -116,20 +117,21 @@ def test_a_killed_worker_costs_nothing_and_new_workers_take_over() -> None:
     expected = [uuid.UUID(json.loads(m.raw)["event_id"]).bytes for m in stream]
     decoder = Decoder(2, encode_row, min_slice=5)
     try:
-        decoder.start()
-        first = multiprocessing.active_children()
+        decoder.start(wait=True)
+        first = decoder.worker_pids
         assert len(first) == 2
-        os.kill(first[0].pid or 0, signal.SIGKILL)
-        wait_for(lambda: not first[0].is_alive(), timeout=10)
+        os.kill(first[0], signal.SIGKILL)
+        wait_for(lambda: not _alive(first[0]), timeout=10)
         assert [item.key for item in decoder.decode(stream, NOW)] == expected
         assert [item.key for item in decoder.decode(stream, NOW)] == expected
         # Whether the pool noticed the death before or during the first batch, the dead worker is
         # gone and workers are running again.
-        second = multiprocessing.active_children()
-        assert second and first[0].pid not in {p.pid for p in second}
+        decoder.start(wait=True)
+        second = decoder.worker_pids
+        assert len(second) == 2 and first[0] not in second
     finally:
         decoder.close()
-    assert multiprocessing.active_children() == []
+    assert decoder.worker_pids == [] and not any(map(_alive, first + second))
 
 
 ORPHAN_SCRIPT = """
@@ -137,9 +139,8 @@ import sys, time
 from ingest.decoding import Decoder
 from ingest.writers.postgres_rows import encode_row
 decoder = Decoder(2, encode_row)
-decoder.start()
-import multiprocessing
-print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+decoder.start(wait=True)
+print(" ".join(map(str, decoder.worker_pids)), flush=True)
 time.sleep(600)
 """
 

@@ -69,6 +69,7 @@ class CpuMeter:
         return (own_cpu_seconds() if self.own else 0.0) + sum(map(process_cpu_seconds, live))
 
     def __enter__(self) -> CpuMeter:
+        self.machine = MachineMeter().__enter__()
         self._started = self._now()
         return self
 
@@ -76,6 +77,7 @@ class CpuMeter:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.seconds = self._now() - self._started
+        self.machine.__exit__(kind, error, trace)
 
     def per_thousand(self, events: int) -> float:
         """CPU seconds per 1,000 events."""
@@ -87,3 +89,35 @@ def cpu_line(label: str, per_thousand: float, baseline: float | None = None) -> 
     is cheaper)."""
     ratio = f"  ratio {per_thousand / baseline:.2f}x" if baseline else ""
     return f"{label:<58} {per_thousand:>12.3f} CPU s/1k events{ratio}"
+
+
+class MachineMeter:
+    """``with MachineMeter() as busy:`` then ``busy.percent``: how busy the whole machine was
+    (all processes, the database server's included), from /proc/stat, 100% per core. A figure
+    near the core count says the run was bound by CPU, not by waiting."""
+
+    def __init__(self) -> None:
+        self.percent = 0.0
+        self.cores = os.cpu_count() or 1
+
+    @staticmethod
+    def _ticks() -> tuple[int, int]:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + fields[4]  # idle + iowait
+        return sum(fields) - idle, sum(fields)
+
+    def __enter__(self) -> MachineMeter:
+        self._started = self._ticks()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        busy, total = (now - then for now, then in zip(self._ticks(), self._started, strict=True))
+        self.percent = 100.0 * self.cores * busy / total if total else 0.0
+
+
+def busy_line(label: str, meter: CpuMeter) -> str:
+    """How busy the whole machine was during ``meter``'s stretch."""
+    busy = meter.machine
+    return f"{label:<58} {busy.percent:>12.0f} % of {busy.cores * 100}% CPU (whole machine, all processes)"

@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from _cpu import CpuMeter, cpu_line
+from _cpu import CpuMeter, busy_line, cpu_line
 from _ingest import line, make_events, produce
 from _quix import QuixRun, available, quix_throughput
 from confluent_kafka import Consumer, Producer
@@ -243,6 +243,8 @@ def main() -> None:
     print(line("  (group join before the first row, not counted)", join, "s"))
     print(cpu_line("baseline CPU (this process + Tansu)", base_per_1k))
     print(cpu_line("service CPU (this process, its decode workers + Tansu)", our_per_1k, base_per_1k))
+    print(busy_line("machine busy, baseline (Tansu, Postgres included)", base_cpu))
+    print(busy_line("machine busy, service (Tansu, Postgres included)", our_cpu))
     print_quix(quix, ours, our_per_1k)
     print(f"latency produce -> committed row at {rate:,} events/s (flush interval 100 ms, steady state):")
     print(line("  p50", p50 * 1000, "ms"))

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from _cpu import CpuMeter, cpu_line
+from _cpu import CpuMeter, busy_line, cpu_line
 from _ingest import line, make_events
 from psycopg import sql
 from psycopg.types.json import set_json_dumps
@@ -115,6 +115,8 @@ def main() -> None:
     print(cpu_line("baseline CPU (this process; rows pre-built outside)", base_cpu.per_thousand(count)))
     base_per_1k = base_cpu.per_thousand(count)
     print(cpu_line("sink CPU (this process, all threads)", our_cpu.per_thousand(count), base_per_1k))
+    print(busy_line("machine busy during the baseline (Postgres included)", base_cpu))
+    print(busy_line("machine busy during the sink (Postgres included)", our_cpu))
 
 
 if __name__ == "__main__":

@@ -99,6 +99,7 @@ class MachineMeter:
     def __init__(self) -> None:
         self.percent = 0.0
         self.cores = os.cpu_count() or 1
+        self._started: tuple[int, int] | None = None
 
     @staticmethod
     def _ticks() -> tuple[int, int]:
@@ -113,11 +114,13 @@ class MachineMeter:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
+        if self._started is None:  # never entered: nothing was measured
+            return
         busy, total = (now - then for now, then in zip(self._ticks(), self._started, strict=True))
         self.percent = 100.0 * self.cores * busy / total if total else 0.0
 
 
-def busy_line(label: str, meter: CpuMeter) -> str:
+def busy_line(label: str, meter: CpuMeter | MachineMeter) -> str:
     """How busy the whole machine was during ``meter``'s stretch."""
-    busy = meter.machine
-    return f"{label:<58} {busy.percent:>12.0f} % of {busy.cores * 100}% CPU (whole machine, all processes)"
+    busy = meter.machine if isinstance(meter, CpuMeter) else meter
+    return f"{label:<58} {busy.percent:>12.0f} % of {busy.cores * 100}% CPU (whole machine)"

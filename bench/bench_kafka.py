@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from _cpu import CpuMeter, busy_line, cpu_line
+from _cpu import CpuMeter, MachineMeter, busy_line, cpu_line
 from _ingest import line, make_events, produce
 from _quix import QuixRun, available, quix_throughput
 from confluent_kafka import Consumer, Producer
@@ -81,9 +81,12 @@ def settings(broker: str, topic: str, url: str, **extra: Any) -> Any:
     )
 
 
-def service_throughput(broker: str, topic: str, url: str, total: int, meter: CpuMeter) -> tuple[float, float]:
+def service_throughput(
+    broker: str, topic: str, url: str, total: int, meter: CpuMeter, window: MachineMeter
+) -> tuple[float, float]:
     """The service (its decode workers included, ``INGEST_DECODE_WORKERS`` as configured); CPU is
-    metered from the end of ``Service.start``, after the workers' start-up (imports, ~1 s each)."""
+    metered from the end of ``Service.start``, after the workers' start-up (imports, ~1 s each);
+    ``window`` (how busy the machine is) from the first committed row to the last."""
     running = Service(settings(broker, topic, url, EVENT_SINK_BATCH_SIZE=BATCH))
     started = time.perf_counter()
     running.start()
@@ -93,15 +96,17 @@ def service_throughput(broker: str, topic: str, url: str, total: int, meter: Cpu
         while (written := running.metrics.total("ingest_rows_written")) < total:
             if first is None and written:
                 first = (time.perf_counter(), written)
+                window.__enter__()
             time.sleep(0.005)
         finished = time.perf_counter()
+        window.__exit__(None, None, None)
         running.stop()
     if first is None:  # a small run landed in one batch: count from the start, join included
         first = (started, 0)
     return (total - first[1]) / (finished - first[0]), first[0] - started
 
 
-def baseline_throughput(broker: str, topic: str, url: str, total: int) -> float:
+def baseline_throughput(broker: str, topic: str, url: str, total: int, window: MachineMeter) -> float:
     """The hand-written consumer: decode a batch, then write it, then commit offsets; in turn."""
     consumer = Consumer(
         {
@@ -121,7 +126,9 @@ def baseline_throughput(broker: str, topic: str, url: str, total: int) -> float:
         records = consumer.consume(num_messages=BATCH, timeout=0.5)
         if not records:
             continue
-        first = first or (time.perf_counter(), done)
+        if first is None:
+            first = (time.perf_counter(), done)
+            window.__enter__()
         now = datetime.now(UTC)
         grouped: dict[TableSpec, list[Row]] = {}
         for record in records:
@@ -131,6 +138,7 @@ def baseline_throughput(broker: str, topic: str, url: str, total: int) -> float:
         consumer.commit(asynchronous=False)
         done += len(records)
     rate = (total - first[1]) / (time.perf_counter() - first[0]) if first else 0.0
+    window.__exit__(None, None, None)
     consumer.close()
     writer.close()
     return rate
@@ -228,11 +236,12 @@ def main() -> None:
         create_topic(broker, topic, PARTITIONS)
         produced = produce(broker, topic, bodies)
         # CPU of this process and of Tansu, group join included, Postgres's backends not.
+        base_busy, our_busy = MachineMeter(), MachineMeter()
         with CpuMeter(running.pid) as base_cpu:
-            base = baseline_throughput(broker, topic, url, total)
+            base = baseline_throughput(broker, topic, url, total, base_busy)
         truncate(url)
         our_cpu = CpuMeter(running.pid)
-        ours, join = service_throughput(broker, topic, url, total, our_cpu)
+        ours, join = service_throughput(broker, topic, url, total, our_cpu, our_busy)
         truncate(url)
         quix = quix_throughput(broker, topic, total, running.pid, SESSION_TIMEOUT_MS) if available() else None
         p50, p99, worst = latency(broker, url, rate, 5.0)
@@ -243,8 +252,8 @@ def main() -> None:
     print(line("  (group join before the first row, not counted)", join, "s"))
     print(cpu_line("baseline CPU (this process + Tansu)", base_per_1k))
     print(cpu_line("service CPU (this process, its decode workers + Tansu)", our_per_1k, base_per_1k))
-    print(busy_line("machine busy, baseline (Tansu, Postgres included)", base_cpu))
-    print(busy_line("machine busy, service (Tansu, Postgres included)", our_cpu))
+    print(busy_line("machine busy, baseline, first row to last (all processes)", base_busy))
+    print(busy_line("machine busy, service, first row to last (all processes)", our_busy))
     print_quix(quix, ours, our_per_1k)
     print(f"latency produce -> committed row at {rate:,} events/s (flush interval 100 ms, steady state):")
     print(line("  p50", p50 * 1000, "ms"))

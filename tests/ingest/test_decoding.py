@@ -65,17 +65,23 @@ def test_workers_decode_each_input_into_its_table_key_and_rule_in_order() -> Non
     assert [item[:4] for item in decoded] == [item[:4] for item in decode(stream, NOW, encode_row)]
 
 
-def test_a_sink_decoding_in_workers_lands_each_event_once_and_every_dead_letter(writer: Writer) -> None:
-    stream, bodies = mixed_stream()
+def sink_with_workers(writer: Writer, *, workers: int, batch_size: int, min_slice: int) -> Sink:
+    """A started sink whose workers are ready (until then it would decode in the calling thread)."""
     sink = Sink(
         writer,
-        batch_size=40,
+        batch_size=batch_size,
         flush_interval_s=0.05,
         max_buffer_bytes=1 << 24,
-        decode_workers=2,
-        decode_min_slice=5,
+        decode_workers=workers,
+        decode_min_slice=min_slice,
     ).start()
     sink.decoder.start(wait=True)
+    return sink
+
+
+def test_a_sink_decoding_in_workers_lands_each_event_once_and_every_dead_letter(writer: Writer) -> None:
+    stream, bodies = mixed_stream()
+    sink = sink_with_workers(writer, workers=2, batch_size=40, min_slice=5)
     sink.add(stream)
     assert sink.close(timeout=60)
     valid = {body["event_id"]: body for body in bodies if body is not None}
@@ -90,15 +96,7 @@ def test_a_sink_decoding_in_workers_lands_each_event_once_and_every_dead_letter(
 def test_a_row_decoded_in_a_worker_keeps_the_event_whole(writer: Writer) -> None:
     body = event(payload={"order_id": "o-9", "unknown_field": {"kept": [1, 2.5, None]}}, actor=None)
     body["occurred_at"] = "2026-11-25T10:00:00.123456+01:00"
-    sink = Sink(
-        writer,
-        batch_size=10,
-        flush_interval_s=0.05,
-        max_buffer_bytes=1 << 24,
-        decode_workers=1,
-        decode_min_slice=1,
-    ).start()
-    sink.decoder.start(wait=True)
+    sink = sink_with_workers(writer, workers=1, batch_size=10, min_slice=1)
     sink.add([Message(encode(body), "test:0")])
     assert sink.close(timeout=60)
     [(event_id, order_id, actor_type, payload, occurred_at, context)] = rows(

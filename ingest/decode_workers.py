@@ -45,8 +45,10 @@ class Worker:
     def __init__(self, encode: RowEncoder | None) -> None:
         to_worker, from_us = os.pipe()
         to_us, from_worker = os.pipe()
+        # -P: the working directory stays off sys.path, so an unrelated ``ingest`` folder where
+        # the service was started cannot stand in for this package in the worker.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ingest.decode_workers", str(to_worker), str(from_worker)],
+            [sys.executable, "-P", "-m", "ingest.decode_workers", str(to_worker), str(from_worker)],
             pass_fds=(to_worker, from_worker),
         )
         os.close(to_worker)

@@ -192,3 +192,15 @@ def test_a_cgroup_cpu_quota_is_read(tmp_path: Any, text: str, expected: float | 
     path = tmp_path / "cpu.max"
     path.write_text(text)
     assert _cgroup_cpu_quota(str(path)) == expected
+
+
+def test_workers_import_this_package_whatever_the_working_directory(tmp_path: Any) -> None:
+    """A folder named ``ingest`` where the service is started must not stand in for the package."""
+    (tmp_path / "ingest").mkdir()
+    (tmp_path / "ingest" / "__init__.py").write_text('raise SystemExit("the wrong ingest package")\n')
+    script = "import sys; sys.path.pop(0)\n" + ORPHAN_SCRIPT.replace("time.sleep(600)", "decoder.close()")
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(done.stdout.split()) == 2

@@ -56,6 +56,7 @@ class Worker:
         self._out = Connection(from_us, readable=False)
         self._in = Connection(to_us, writable=False)
         self._ready = False
+        self._killed = False
         self.send_raw(encode)
 
     @property
@@ -77,7 +78,7 @@ class Worker:
         try:
             self._out.send(value)
         except (OSError, ValueError) as error:
-            raise WorkerGone(str(error) or type(error).__name__) from error
+            raise self._gone(error) from error
 
     def receive(self) -> Columns:
         columns: Columns = self._receive()
@@ -87,7 +88,16 @@ class Worker:
         try:
             return self._in.recv()
         except (EOFError, OSError) as error:
-            raise WorkerGone(str(error) or type(error).__name__) from error
+            raise self._gone(error) from error
+
+    def _gone(self, error: BaseException) -> WorkerGone:
+        return WorkerGone("no result in time: killed" if self._killed else str(error) or type(error).__name__)
+
+    def kill(self) -> None:
+        """SIGKILL the worker (stopped or not): its pipes break, so whoever waits on it gets
+        WorkerGone."""
+        self._killed = True
+        self.process.kill()
 
     def stop(self) -> None:
         self._out.close()  # the worker reads EOF and leaves

@@ -9,7 +9,10 @@ worker and the caller use two cores for the price of one extra process. Measured
 * Results come back in input order (a batch is cut into slices and joined in order), so the
   batcher sees exactly what decoding in this thread would give: positions, first-wins dedupe and
   dead letters are unchanged. Decoding acknowledges nothing, so a worker that dies (an OOM kill)
-  loses nothing: that batch is decoded in this thread and new workers start on the next one.
+  loses nothing: that batch is decoded in this thread and new workers start on the next one. A
+  worker that hangs (stopped, livelocked) is killed after ``WORKER_TIMEOUT_S`` and counts as dead:
+  without the bound the pump would block on its pipe forever, consuming nothing, while the
+  service still looks healthy (and the drain, waiting for the pump, would never end).
 * Small batches (an HTTP request, a trickle) and inputs the HTTP intake already validated are
   decoded in the calling thread: a round trip to a worker costs more than they do. So are the
   batches that arrive while the workers still start: a short replay does not wait for them.
@@ -38,6 +41,9 @@ MIN_SLICE = 256
 # batches and feeds the writer.
 CALLER_SHARE = 0.5
 READY_POLL_S = 0.01
+# How long a batch waits on its workers (sending slices, receiving steps) before they are taken for
+# hung and killed. A slice decodes in milliseconds to a few seconds (multi-MB bodies): far less.
+WORKER_TIMEOUT_S = 30.0
 
 
 def worker_count(configured: int | None) -> int:
@@ -66,10 +72,18 @@ class Decoder:
     """Decodes batches of messages, in ``workers`` processes and the calling thread (0 workers:
     in the calling thread only). One caller at a time: the pump, or the replay loop."""
 
-    def __init__(self, workers: int, encode: RowEncoder | None, *, min_slice: int = MIN_SLICE) -> None:
+    def __init__(
+        self,
+        workers: int,
+        encode: RowEncoder | None,
+        *,
+        min_slice: int = MIN_SLICE,
+        worker_timeout_s: float = WORKER_TIMEOUT_S,
+    ) -> None:
         self.workers = workers
         self.encode = encode
         self.min_slice = min_slice
+        self.worker_timeout_s = worker_timeout_s
         self._pool: list[Worker] = []
         self._lock = threading.Lock()
 
@@ -95,7 +109,7 @@ class Decoder:
                 if workers:
                     return self._decode_spread(workers, messages, received_at)
             except WorkerGone as gone:
-                log.error("a decode worker died (%s); decoding this batch here, new workers next", gone)
+                log.error("a decode worker died or hung (%s); batch decoded here, new workers next", gone)
                 self._discard()
         return decode(messages, received_at, self.encode)
 
@@ -110,12 +124,19 @@ class Decoder:
         mine = int(len(messages) * CALLER_SHARE / (len(workers) + CALLER_SHARE))
         size = -(-(len(messages) - mine) // len(workers))
         parts = [messages[start : start + size] for start in range(0, len(messages) - mine, size)]
-        for worker, part in zip(workers, parts, strict=False):
-            worker.send([m.raw for m in part], [m.origin for m in part], received_at)
-        done_here = decode(messages[len(messages) - mine :], received_at, self.encode)
-        decoded: list[Decoded] = []
-        for worker, part in zip(workers, parts, strict=False):
-            decoded += attach_columns(worker.receive(), part)
+        # Killing a hung worker breaks its pipes: a blocked send or receive raises WorkerGone.
+        watchdog = threading.Timer(self.worker_timeout_s, _kill, (workers,))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            for worker, part in zip(workers, parts, strict=False):
+                worker.send([m.raw for m in part], [m.origin for m in part], received_at)
+            done_here = decode(messages[len(messages) - mine :], received_at, self.encode)
+            decoded: list[Decoded] = []
+            for worker, part in zip(workers, parts, strict=False):
+                decoded += attach_columns(worker.receive(), part)
+        finally:
+            watchdog.cancel()
         return decoded + done_here
 
     def _running_pool(self) -> list[Worker]:
@@ -127,6 +148,11 @@ class Decoder:
         pool, self._pool = self._pool, []
         for worker in pool:
             worker.stop()
+
+
+def _kill(workers: list[Worker]) -> None:
+    for worker in workers:
+        worker.kill()
 
 
 def _validated(messages: Sequence[Message]) -> bool:

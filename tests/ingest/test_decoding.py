@@ -3,11 +3,13 @@ and no loss or leftover process when a worker or the service itself is killed.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -204,3 +206,33 @@ def test_workers_import_this_package_whatever_the_working_directory(tmp_path: An
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(done.stdout.split()) == 2
+
+
+def test_a_hung_worker_is_killed_and_its_batch_decoded_here(caplog: pytest.LogCaptureFixture) -> None:
+    """A stopped worker (SIGSTOP, a livelock) must not stall the pump forever: consumption would
+    stop silently while /healthz stays 200. Past the bound the worker is killed, the batch is
+    decoded in the calling thread, and new workers start."""
+    stream = [Message(encode(body), f"test:{index}") for index, body in enumerate(events(400))]
+    expected = [uuid.UUID(json.loads(m.raw)["event_id"]).bytes for m in stream]
+    decoder = Decoder(1, encode_row, min_slice=5, worker_timeout_s=1.0)
+    stopped: list[int] = []
+    try:
+        decoder.start(wait=True)
+        stopped = decoder.worker_pids
+        os.kill(stopped[0], signal.SIGSTOP)  # idle, so the batch's slice (over 64 KiB) fills its pipe
+        result: list[list[bytes]] = []
+        pump = threading.Thread(target=lambda: result.append([i.key for i in decoder.decode(stream, NOW)]))
+        pump.start()
+        pump.join(timeout=20)
+        assert not pump.is_alive(), "the pump hangs on a stopped decode worker"
+        assert result == [expected]
+        errors = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
+        assert len(errors) == 1 and "no result in time" in errors[0], errors
+        wait_for(lambda: not _alive(stopped[0]), timeout=10)
+        decoder.start(wait=True)
+        assert len(decoder.worker_pids) == 1 and stopped[0] not in decoder.worker_pids
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        decoder.close()

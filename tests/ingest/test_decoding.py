@@ -236,3 +236,78 @@ def test_a_hung_worker_is_killed_and_its_batch_decoded_here(caplog: pytest.LogCa
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         decoder.close()
+
+
+# Text the DuckDB CSV line must quote or keep as is, and Postgres' binary COPY must carry whole.
+NASTY_TEXT = [
+    'say "hi", then leave',
+    "line\nbreak",
+    "carriage\rreturn",
+    "crlf\r\nend",
+    "\r\n",
+    '"',
+    '""',
+    ",",
+    " padded ",
+    " ",
+    "\t",
+    "NULL",
+    "\\N",
+    "caf\u00e9 \U0001f600 \u2028 \u200b",
+    "'single'",
+]
+EXACT_FLOATS = [0.1 + 0.2, 5e-324, -89.99999999999999, 1e-300, 0.0]
+
+
+def test_rows_encoded_in_a_worker_store_every_text_and_float_exactly(writer: Writer) -> None:
+    """What the row encoders make (DuckDB: a CSV line) reads back as the input JSON's values:
+    quotes, separators, whitespace-only text, "NULL" as text, an absent field as NULL, floats."""
+    orders = [
+        event(
+            source=text,
+            actor={"type": "customer", "id": text},
+            context={"text": text},
+            payload={"order_id": text, "branch_id": text, "note": text},
+        )
+        for text in NASTY_TEXT
+    ]
+    fixes = [
+        event(
+            "driver.telemetry",
+            "location_updated",
+            payload={"driver_id": "d", "latitude": value, "longitude": -value, "speed_kmh": abs(value)},
+        )
+        for value in EXACT_FLOATS
+    ]
+    stream = [Message(encode(body), f"test:{index}") for index, body in enumerate(orders + fixes)]
+    sink = sink_with_workers(writer, workers=1, batch_size=100, min_slice=1)
+    sink.add(stream)
+    assert sink.close(timeout=60)
+    columns = "event_id, source, actor_id, context, order_id, branch_id, customer_id, payload"
+    stored = {
+        str(row[0]): (*row[1:3], _json(row[3]), *row[4:7], _json(row[7]))
+        for row in rows(writer.url, table_for("order.lifecycle"), columns)
+    }
+    assert stored == {
+        body["event_id"]: (
+            body["source"],
+            body["actor"]["id"],
+            body["context"],
+            body["payload"]["order_id"],
+            body["payload"]["branch_id"],
+            None,  # absent: NULL, though CSV writes NULL and empty text alike
+            body["payload"],
+        )
+        for body in orders
+    }
+    columns = "event_id, latitude, longitude, speed_kmh"
+    positions = {str(row[0]): row[1:] for row in rows(writer.url, table_for("driver.telemetry"), columns)}
+    assert positions == {
+        body["event_id"]: tuple(body["payload"][name] for name in ("latitude", "longitude", "speed_kmh"))
+        for body in fixes
+    }
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's value: Postgres' driver parses jsonb, DuckDB returns the text."""
+    return json.loads(value) if isinstance(value, str) else value

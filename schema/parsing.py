@@ -69,10 +69,15 @@ def parse_event(raw: bytes | str) -> EventEnvelope:
     try:
         event = _EVENT_ADAPTER.validate_json(data)
     except ValidationError as error:
-        raise EventValidationError(_issues(error, data)) from None
-    if _suspect(data):
-        _check_free_form(event)
-    return event
+        invalid = EventValidationError(_issues(error, data))
+    else:
+        if _suspect(data):
+            _check_free_form(event)
+        return event
+    # Raised outside the handler: inside it, pydantic's error would be this error's context, and
+    # its traceback holds this frame, which holds it (and ``data``): a reference cycle that keeps
+    # the body until the cyclic GC runs, which the service makes rare (``ingest.runtime``).
+    raise invalid
 
 
 def validate_event(obj: Mapping[str, Any]) -> EventEnvelope:

@@ -43,14 +43,22 @@ class Worker:
     when it has imported the schema (about a second) and can take slices."""
 
     def __init__(self, encode: RowEncoder | None) -> None:
-        to_worker, from_us = os.pipe()
-        to_us, from_worker = os.pipe()
-        # -P: the working directory stays off sys.path, so an unrelated ``ingest`` folder where
-        # the service was started cannot stand in for this package in the worker.
-        self.process = subprocess.Popen(
-            [sys.executable, "-P", "-m", "ingest.decode_workers", str(to_worker), str(from_worker)],
-            pass_fds=(to_worker, from_worker),
-        )
+        fds: list[int] = []
+        try:
+            to_worker, from_us = os.pipe()
+            fds += (to_worker, from_us)
+            to_us, from_worker = os.pipe()
+            fds += (to_us, from_worker)
+            # -P: the working directory stays off sys.path, so an unrelated ``ingest`` folder where
+            # the service was started cannot stand in for this package in the worker.
+            self.process = subprocess.Popen(
+                [sys.executable, "-P", "-m", "ingest.decode_workers", str(to_worker), str(from_worker)],
+                pass_fds=(to_worker, from_worker),
+            )
+        except OSError as error:  # no file descriptors, no memory, a pids limit
+            for fd in fds:
+                os.close(fd)
+            raise WorkerGone(f"could not start one: {error}") from error
         os.close(to_worker)
         os.close(from_worker)
         self._out = Connection(from_us, readable=False)

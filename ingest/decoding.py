@@ -9,7 +9,9 @@ worker and the caller use two cores for the price of one extra process. Measured
 * Results come back in input order (a batch is cut into slices and joined in order), so the
   batcher sees exactly what decoding in this thread would give: positions, first-wins dedupe and
   dead letters are unchanged. Decoding acknowledges nothing, so a worker that dies (an OOM kill)
-  loses nothing: that batch is decoded in this thread and new workers start on the next one. A
+  loses nothing: that batch is decoded in this thread, and so are the batches of the next
+  ``RESTART_AFTER_S``, then new workers start (a worker that cannot start, or dies each time, costs
+  a spawn and an error line per period, never the pump: an OSError there stops nothing). A
   worker that hangs (stopped, livelocked) is killed after ``WORKER_TIMEOUT_S`` and counts as dead:
   without the bound the pump would block on its pipe forever, consuming nothing, while the
   service still looks healthy (and the drain, waiting for the pump, would never end).
@@ -44,6 +46,8 @@ READY_POLL_S = 0.01
 # How long a batch waits on its workers (sending slices, receiving steps) before they are taken for
 # hung and killed. A slice decodes in milliseconds to a few seconds (multi-MB bodies): far less.
 WORKER_TIMEOUT_S = 30.0
+# How long batches are decoded here after a worker died, hung or could not start.
+RESTART_AFTER_S = 5.0
 
 
 def worker_count(configured: int | None) -> int:
@@ -86,15 +90,19 @@ class Decoder:
         self.worker_timeout_s = worker_timeout_s
         self._pool: list[Worker] = []
         self._lock = threading.Lock()
+        self._restart_at = 0.0
 
     def start(self, wait: bool = False) -> None:
         """Start the workers (each takes about a second to import the schema). Until they are
         ready, batches are decoded in the calling thread; ``wait`` blocks until they are."""
         if self.workers > 0:
             with self._lock:
-                pool = self._running_pool()
-                while wait and not all(worker.ready() for worker in pool):
-                    time.sleep(READY_POLL_S)
+                try:
+                    pool = self._running_pool()
+                    while wait and not all(worker.ready() for worker in pool):
+                        time.sleep(READY_POLL_S)
+                except WorkerGone as gone:
+                    self._failed(gone)
 
     @property
     def worker_pids(self) -> list[int]:
@@ -104,13 +112,13 @@ class Decoder:
         if self.workers <= 0 or len(messages) < self.min_slice or _validated(messages):
             return decode(messages, received_at, self.encode)
         with self._lock:
-            try:
-                workers = [worker for worker in self._running_pool() if worker.ready()]
-                if workers:
-                    return self._decode_spread(workers, messages, received_at)
-            except WorkerGone as gone:
-                log.error("a decode worker died or hung (%s); batch decoded here, new workers next", gone)
-                self._discard()
+            if time.monotonic() >= self._restart_at:
+                try:
+                    workers = [worker for worker in self._running_pool() if worker.ready()]
+                    if workers:
+                        return self._decode_spread(workers, messages, received_at)
+                except WorkerGone as gone:
+                    self._failed(gone)
         return decode(messages, received_at, self.encode)
 
     def close(self) -> None:
@@ -140,9 +148,18 @@ class Decoder:
         return decoded + done_here
 
     def _running_pool(self) -> list[Worker]:
-        if not self._pool:
-            self._pool = [Worker(self.encode) for _ in range(self.workers)]
+        while len(self._pool) < self.workers:  # one by one: a failed start leaves the others to stop
+            self._pool.append(Worker(self.encode))
         return self._pool
+
+    def _failed(self, gone: WorkerGone) -> None:
+        log.error(
+            "a decode worker died, hung or did not start (%s); decoding here for %.0f s",
+            gone,
+            RESTART_AFTER_S,
+        )
+        self._discard()
+        self._restart_at = time.monotonic() + RESTART_AFTER_S
 
     def _discard(self) -> None:
         pool, self._pool = self._pool, []

@@ -330,3 +330,35 @@ def test_rejected_inputs_leave_no_reference_cycle_holding_their_bodies() -> None
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+NO_FDS_SCRIPT = """
+import os, resource
+from datetime import UTC, datetime
+from ingest.decoding import Decoder
+from ingest.messages import Message
+from ingest.writers.postgres_rows import encode_row
+from tests.ingest.support import encode, events
+stream = [Message(encode(body), f"test:{index}") for index, body in enumerate(events(300))]
+decoder = Decoder(2, encode_row)
+open_now = len(os.listdir("/proc/self/fd"))
+resource.setrlimit(resource.RLIMIT_NOFILE, (open_now + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+decoder.start()
+for _ in range(3):
+    assert [item.rule for item in decoder.decode(stream, datetime.now(UTC))] == [None] * len(stream)
+decoder.close()
+print("decoded", flush=True)
+"""
+
+
+def test_workers_that_cannot_start_leave_decoding_to_the_caller() -> None:
+    """A worker that cannot be started (out of file descriptors here; a container's pids limit,
+    ENOMEM) must cost what a dead one costs: the batch decoded in the caller and one error line,
+    not the bus pump stopped by an OSError (the service restarted, to fail the same way)."""
+    done = subprocess.run(
+        [sys.executable, "-c", NO_FDS_SCRIPT], capture_output=True, text=True, timeout=60, cwd=os.getcwd()
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["decoded"]
+    errors = [line for line in done.stderr.splitlines() if "decode worker" in line]
+    assert len(errors) == 1 and "Too many open files" in errors[0], done.stderr[-2000:]

@@ -148,7 +148,13 @@ def test_replay_counts_a_dead_letter_only_once_it_is_stored(
 def test_sigint_during_replay_stops_without_a_traceback(tmp_path: Path, pg_url: str) -> None:
     """Issue 12 (8): Ctrl-C printed a traceback. The replay is held on a locked table, so the
     signal arrives mid-replay whatever the machine's speed."""
-    env = {**os.environ, "WAREHOUSE_DATABASE_URL": pg_url, "EVENT_SINK_BATCH_SIZE": "10"}
+    # PYTHONFAULTHANDLER: if the replay ever hangs, SIGABRT below makes it print every thread's stack.
+    env = {
+        **os.environ,
+        "WAREHOUSE_DATABASE_URL": pg_url,
+        "EVENT_SINK_BATCH_SIZE": "10",
+        "PYTHONFAULTHANDLER": "1",
+    }
     assert (
         subprocess.run(
             [sys.executable, "-m", "ingest.cli", "provision"], env=env, capture_output=True
@@ -167,7 +173,14 @@ def test_sigint_during_replay_stops_without_a_traceback(tmp_path: Path, pg_url: 
         )
         wait_for(lambda: waiting_on_a_lock(pg_url), timeout=60, what="the replay to wait on the lock")
         replay.send_signal(signal.SIGINT)
-        _, errors = replay.communicate(timeout=60)
+        try:
+            _, errors = replay.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            replay.send_signal(signal.SIGABRT)
+            _, stacks = replay.communicate(timeout=30)
+            raise AssertionError(
+                f"the replay did not stop on SIGINT; its threads:\n{stacks[-8000:]}"
+            ) from None
     assert replay.returncode == 130
     assert "Traceback" not in errors and "interrupted" in errors
 

@@ -28,6 +28,8 @@ from schema.dialects._sql import string_literal
 from schema.types import LogicalType
 
 SCHEME = DUCKDB_SCHEME
+# DuckDB's read_csv max_line_size default: the staged CSV's line limit never goes below it.
+READER_MAX_LINE = 2_097_152
 _NEW_LINE_SQL = string_literal(NEW_LINE.encode("unicode_escape").decode("ascii"))
 
 
@@ -89,17 +91,22 @@ class DuckDBWriter(Writer):
     def _load_csv(self, conn: duckdb.DuckDBPyConnection, spec: TableSpec, rows: Sequence[EncodedRow]) -> int:
         # Empty text and NULL are both written as an empty field; every text column of an event
         # table is either nullable or has min_length >= 1 in the models, so none can be "".
+        lines = [_line(spec.name, row) for row in rows]
+        # The reader refuses a line past its limit (2 MB by default) though the columns take any
+        # size: raised to the longest line, a valid multi-MB event is a row, not a refusal.
+        max_line = max([READER_MAX_LINE, *map(len, lines)]) + 1
         fd, path = tempfile.mkstemp(prefix="ingest-", suffix=".csv")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(b"".join(_line(spec.name, row) for row in rows))
+                handle.write(b"".join(lines))
             types = ", ".join(
                 f"{string_literal(column.name)}: {string_literal(dialect.TYPES[column.type])}"
                 for column in spec.columns
             )
             source = (
                 f"read_csv({string_literal(path)}, header=false, columns={{{types}}}, quote='\"', "
-                f"escape='\"', nullstr='', new_line={_NEW_LINE_SQL}, auto_detect=false)"
+                f"escape='\"', nullstr='', new_line={_NEW_LINE_SQL}, max_line_size={max_line}, "
+                "auto_detect=false)"
             )
             return self._insert_from(conn, spec, source)
         finally:

@@ -362,3 +362,16 @@ def test_workers_that_cannot_start_leave_decoding_to_the_caller() -> None:
     assert done.stdout.split() == ["decoded"]
     errors = [line for line in done.stderr.splitlines() if "decode worker" in line]
     assert len(errors) == 1 and "Too many open files" in errors[0], done.stderr[-2000:]
+
+
+def test_a_valid_event_of_several_megabytes_lands_as_a_row(writer: Writer) -> None:
+    """The HTTP intake takes bodies up to 5 MB, the buses more; the warehouse stores any size. A
+    staged CSV line past DuckDB's reader's 2 MB default line limit was refused, and the valid event
+    dead-lettered as a warehouse refusal."""
+    body = event(context={"blob": 'x"' * 1_500_000})
+    sink = sink_with_workers(writer, workers=1, batch_size=10, min_slice=1)
+    sink.add([Message(encode(body), "test:0")])
+    assert sink.close(timeout=60)
+    assert rows(writer.url, DEAD_LETTER_TABLE, "error_rule") == []
+    [(event_id, context)] = rows(writer.url, table_for("order.lifecycle"), "event_id, context")
+    assert (str(event_id), _json(context)) == (body["event_id"], body["context"])

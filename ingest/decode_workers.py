@@ -21,6 +21,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -65,18 +66,23 @@ class Worker:
         self._in = Connection(to_us, writable=False)
         self._ready = False
         self._killed = False
+        self._started = time.monotonic()
         self.send_raw(encode)
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
-    def ready(self) -> bool:
-        """Whether the worker has started (without waiting); raises WorkerGone if it died."""
+    def ready(self, within: float | None = None) -> bool:
+        """Whether the worker has started (without waiting); raises WorkerGone if it died, or
+        if it is still not ready ``within`` seconds after it was started (it is killed then)."""
         if not self._ready and self._in.poll(0):
             if self._receive() != _READY:
                 raise WorkerGone("a decode worker did not start")
             self._ready = True
+        if not self._ready and within is not None and time.monotonic() - self._started > within:
+            self.kill()
+            raise WorkerGone(f"not ready after {within:.0f} s: killed")
         return self._ready
 
     def send(self, raws: Sequence[bytes], origins: Sequence[str], received_at: datetime) -> None:

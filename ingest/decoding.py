@@ -12,7 +12,7 @@ worker and the caller use two cores for the price of one extra process. Measured
   loses nothing: that batch is decoded in this thread, and so are the batches of the next
   ``RESTART_AFTER_S``, then new workers start (a worker that cannot start, or dies each time, costs
   a spawn and an error line per period, never the pump: an OSError there stops nothing). A
-  worker that hangs (stopped, livelocked) is killed after ``WORKER_TIMEOUT_S`` and counts as dead:
+  worker that hangs (stopped, livelocked, never ready) is killed after ``WORKER_TIMEOUT_S``, as dead:
   without the bound the pump would block on its pipe forever, consuming nothing, while the
   service still looks healthy (and the drain, waiting for the pump, would never end).
 * Small batches (an HTTP request, a trickle) and inputs the HTTP intake already validated are
@@ -43,8 +43,9 @@ MIN_SLICE = 256
 # batches and feeds the writer.
 CALLER_SHARE = 0.5
 READY_POLL_S = 0.01
-# How long a batch waits on its workers (sending slices, receiving steps) before they are taken for
-# hung and killed. A slice decodes in milliseconds to a few seconds (multi-MB bodies): far less.
+# How long a batch waits on its workers (sending slices, receiving steps), and a worker may take to
+# say ready, before they are taken for hung and killed. A slice decodes in milliseconds to a few
+# seconds (multi-MB bodies), a worker starts in about one: far less.
 WORKER_TIMEOUT_S = 30.0
 # How long batches are decoded here after a worker died, hung or could not start.
 RESTART_AFTER_S = 5.0
@@ -114,7 +115,8 @@ class Decoder:
         with self._lock:
             if time.monotonic() >= self._restart_at:
                 try:
-                    workers = [worker for worker in self._running_pool() if worker.ready()]
+                    pool = self._running_pool()
+                    workers = [worker for worker in pool if worker.ready(self.worker_timeout_s)]
                     if workers:
                         return self._decode_spread(workers, messages, received_at)
                 except WorkerGone as gone:

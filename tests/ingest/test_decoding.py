@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -375,3 +376,23 @@ def test_a_valid_event_of_several_megabytes_lands_as_a_row(writer: Writer) -> No
     assert rows(writer.url, DEAD_LETTER_TABLE, "error_rule") == []
     [(event_id, context)] = rows(writer.url, table_for("order.lifecycle"), "event_id, context")
     assert (str(event_id), _json(context)) == (body["event_id"], body["context"])
+
+
+def test_a_worker_that_never_becomes_ready_is_killed_not_waited_for_silently() -> None:
+    """A worker stopped before it said ready would leave every batch to the caller, with no error
+    and a stuck process, for the life of the service."""
+    stream = [Message(encode(body), f"test:{index}") for index, body in enumerate(events(300))]
+    decoder = Decoder(1, encode_row, min_slice=5, worker_timeout_s=1.0)
+    decoder.start()
+    [stuck] = decoder.worker_pids
+    os.kill(stuck, signal.SIGSTOP)
+    try:
+        deadline = time.monotonic() + 20
+        while _alive(stuck) and time.monotonic() < deadline:
+            assert len(decoder.decode(stream, NOW)) == len(stream)
+            time.sleep(0.1)
+        assert not _alive(stuck), "a worker that never started is still there, and never used"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(stuck, signal.SIGKILL)
+        decoder.close()

@@ -135,6 +135,7 @@ def _replay(settings: Settings, args: argparse.Namespace) -> int:
             progress.update(sum(len(m.raw) + 1 for m in chunk))
             sink.close()
     except KeyboardInterrupt:
+        sink.decoder.close()  # the workers would leave with this process anyway; say goodbye first
         print(
             "ingest replay: interrupted; what is counted below is in the warehouse, and running the "
             "same replay again is safe (idempotent on event_id)",

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import uuid
 
 from starlette.testclient import TestClient
@@ -18,6 +15,7 @@ from ingest.testing.pubsub_emulator import publish
 from schema import DEAD_LETTER_TABLE, EVENT_TABLES
 from tests.ingest import test_pubsub
 from tests.ingest.bigquery_support import count, event_ids, rows
+from tests.ingest.restart import Progress, kill_mid_stream_then_restart
 from tests.ingest.support import encode, events, free_port, settings, wait_for
 from tests.ingest.test_kafka import INVALID, committed_total, kafka_env, produce, provisioned
 from tests.ingest.test_pubsub import INVALID as PUBSUB_INVALID
@@ -65,29 +63,20 @@ def test_kafka_to_bigquery_sigkill_mid_stream_then_restart_lands_every_event_exa
         "EVENT_SINK_FLUSH_INTERVAL_MS": "50",
         "INGEST_PORT": str(free_port()),
     }
-    command = [sys.executable, "-m", "ingest.cli", "serve"]
-    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: event_rows(bq_url) >= 400, timeout=120, what="the first rows")
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    finally:
-        first.kill()
-    at_kill = event_rows(bq_url)
-    assert at_kill < total, "the service finished before it was killed; the test proves nothing"
-
-    second = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: event_rows(bq_url) >= total, timeout=300, what=f"all {total} events after restart")
-        wait_for(lambda: count(bq_url, DEAD_LETTER_TABLE) >= len(INVALID), timeout=60, what="dead letters")
-        wait_for(
-            lambda: committed_total(broker, topic, group) == total + len(INVALID),
-            timeout=60,
-            what="every offset committed",
-        )
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(60)
+    progress = Progress(
+        rows=lambda: event_rows(bq_url),
+        dead_letters=lambda: count(bq_url, DEAD_LETTER_TABLE),
+        committed=lambda: committed_total(broker, topic, group),
+    )
+    kill_mid_stream_then_restart(
+        env,
+        progress,
+        kill_after_rows=400,
+        events=total,
+        dead_letters=len(INVALID),
+        first_timeout=120,
+        finish_timeout=300,
+    )
     # Nothing lost, nothing twice: BigQuery has no primary key, so duplicates would be stored rows.
     assert sorted(event_ids(bq_url)) == sorted(json.loads(raw)["event_id"] for raw in valid)
     assert sorted(bytes(raw) for (raw,) in rows(bq_url, DEAD_LETTER_TABLE, "raw_body")) == sorted(INVALID)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -21,6 +19,7 @@ from ingest.service import Service
 from ingest.writers import open_writer
 from schema import DEAD_LETTER_TABLE, EVENT_TABLES
 from tests.ingest.conftest import TOPIC_PARTITIONS
+from tests.ingest.restart import Progress, kill_mid_stream_then_restart
 from tests.ingest.support import count, encode, event, events, free_port, rows, settings, wait_for
 
 SESSION_TIMEOUT_MS = 6000
@@ -121,29 +120,20 @@ def test_sigkill_mid_stream_then_restart_lands_every_event_exactly_once(
         "EVENT_SINK_FLUSH_INTERVAL_MS": "20",
         "INGEST_PORT": str(free_port()),
     }
-    command = [sys.executable, "-m", "ingest.cli", "serve"]
-    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: event_rows(pg_url) >= 1000, timeout=60, what="the first rows")
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    finally:
-        first.kill()
-    at_kill = event_rows(pg_url)
-    assert at_kill < total, "the consumer finished before it was killed; the test proves nothing"
-
-    second = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: event_rows(pg_url) == total, timeout=120, what=f"all {total} events after restart")
-        wait_for(lambda: count(pg_url, DEAD_LETTER_TABLE) == len(INVALID), timeout=10, what="dead letters")
-        wait_for(
-            lambda: committed_total(broker, topic, group) == total + len(INVALID),
-            timeout=30,
-            what="every offset committed",
-        )
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(30)
+    progress = Progress(
+        rows=lambda: event_rows(pg_url),
+        dead_letters=lambda: count(pg_url, DEAD_LETTER_TABLE),
+        committed=lambda: committed_total(broker, topic, group),
+    )
+    second = kill_mid_stream_then_restart(
+        env,
+        progress,
+        kill_after_rows=1000,
+        events=total,
+        dead_letters=len(INVALID),
+        first_timeout=60,
+        finish_timeout=120,
+    )
     # Exactly the produced events: none lost, none invented (the primary key rules out doubles).
     stored = {
         str(event_id) for spec in EVENT_TABLES.values() for (event_id,) in rows(pg_url, spec, "event_id")

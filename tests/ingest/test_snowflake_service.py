@@ -7,9 +7,6 @@ import json
 import logging
 import os
 import re
-import signal
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +23,7 @@ from schema import DEAD_LETTER_TABLE, EVENT_TABLES, event_row, parse_event, tabl
 from schema.contract import SECRET_MASK
 from schema.dialects import SNOWFLAKE as dialect
 from tests.ingest.conftest import SNOWFLAKE_PASSWORD
+from tests.ingest.restart import Progress, kill_mid_stream_then_restart
 from tests.ingest.snowflake_support import count, event_ids, event_rows, provision_unenforced, query, table
 from tests.ingest.support import encode, events, free_port, settings, wait_for
 from tests.ingest.test_kafka import INVALID, committed_total, kafka_env, produce
@@ -73,31 +71,20 @@ def test_sigkill_mid_write_then_restart_lands_every_event_exactly_once(
         "EVENT_SINK_FLUSH_INTERVAL_MS": "50",
         "INGEST_PORT": str(free_port()),
     }
-    command = [sys.executable, "-m", "ingest.cli", "serve"]
-    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: event_rows(snowflake_url) >= 500, timeout=180, what="the first rows")
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    finally:
-        first.kill()
-    at_kill = event_rows(snowflake_url)
-    assert at_kill < total, "the service finished before it was killed; the test proves nothing"
-
-    second = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: event_rows(snowflake_url) >= total, timeout=300, what=f"all {total} events")
-        wait_for(
-            lambda: count(snowflake_url, DEAD_LETTER_TABLE) >= len(INVALID), timeout=60, what="dead letters"
-        )
-        wait_for(
-            lambda: committed_total(broker, topic, group) == total + len(INVALID),
-            timeout=60,
-            what="every offset committed",
-        )
-    finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(60)
+    progress = Progress(
+        rows=lambda: event_rows(snowflake_url),
+        dead_letters=lambda: count(snowflake_url, DEAD_LETTER_TABLE),
+        committed=lambda: committed_total(broker, topic, group),
+    )
+    kill_mid_stream_then_restart(
+        env,
+        progress,
+        kill_after_rows=500,
+        events=total,
+        dead_letters=len(INVALID),
+        first_timeout=180,
+        finish_timeout=300,
+    )
     # Nothing lost, nothing twice: Snowflake does not enforce the primary key, so a duplicate
     # would be a second stored row.
     assert sorted(event_ids(snowflake_url)) == sorted(json.loads(raw)["event_id"] for raw in valid)

@@ -21,13 +21,13 @@ from __future__ import annotations
 import gzip
 import io
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import snowflake.connector
@@ -36,7 +36,7 @@ from _ingest import Batch, line, make_events, prebuilt
 from ingest.messages import Message
 from ingest.runtime import tune_for_throughput
 from ingest.sink import Sink
-from ingest.testing.ports import free_port
+from ingest.testing import fakesnow
 from ingest.writers.snowflake import GZIP_LEVEL, SnowflakeWriter
 from ingest.writers.snowflake_staging import encoder
 from schema import EVENT_TABLES
@@ -47,29 +47,11 @@ BATCH = 5000
 @contextmanager
 def server() -> Iterator[str]:
     """fakesnow's server on a free port; its staged files in a temporary directory."""
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="bench-fakesnow-") as workdir:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "fakesnow", "-s", "-p", str(port)],
-            cwd=workdir,
-            env={"TMPDIR": workdir, "PATH": "/usr/bin:/bin"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    snowflake.connector.connect(**_args(f"127.0.0.1:{port}", "PING"), login_timeout=2).close()
-                    break
-                except Exception:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise
-                    time.sleep(0.2)
-            yield f"127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            process.wait(30)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-fakesnow-") as workdir,
+        fakesnow.server(Path(workdir)) as port,
+    ):
+        yield f"127.0.0.1:{port}"
 
 
 def _args(address: str, database: str) -> dict[str, Any]:

@@ -33,14 +33,12 @@ from typing import Any
 from urllib.request import urlopen
 
 from _cpu import CpuMeter, cpu_line
-from _ingest import Batch, line, make_events, prebuilt
+from _ingest import Batch, line, make_events, prebuilt, through_sink
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-from ingest.messages import Message
 from ingest.runtime import tune_for_throughput
-from ingest.sink import Sink
 from ingest.testing.ports import free_port
 from ingest.writers.bigquery import BigQueryWriter
 from ingest.writers.bigquery_merge import merge_statement, ndjson, staging_fields
@@ -112,16 +110,6 @@ def baseline(bq: bigquery.Client, writer: BigQueryWriter, batches: list[Batch]) 
     return sum(len(rows) for grouped in batches for rows in grouped.values()) / (
         time.perf_counter() - started
     )
-
-
-def through_sink(writer: BigQueryWriter, bodies: list[bytes]) -> float:
-    messages = [Message(body, f"bench:{index}") for index, body in enumerate(bodies)]
-    started = time.perf_counter()
-    running = Sink(writer, batch_size=BATCH, flush_interval_s=0.5, max_buffer_bytes=256 << 20).start()
-    for start in range(0, len(messages), BATCH):
-        running.add(messages[start : start + BATCH])
-    running.close()
-    return len(bodies) / (time.perf_counter() - started)
 
 
 def _staging(bq: bigquery.Client, namespace: str, spec: TableSpec) -> str:
@@ -223,7 +211,7 @@ def main() -> None:
 
         writer = fresh_writer()
         with CpuMeter(emulator_pid) as our_cpu:
-            ours = through_sink(writer, bodies)
+            ours = through_sink(writer, bodies, BATCH)
         total = sum(stored(bq, writer, spec) for spec in EVENT_TABLES.values())
         print(
             line(f"writer via sink: validate + staging load + MERGE ({total:,} rows)", ours, "events/s", base)
@@ -231,7 +219,7 @@ def main() -> None:
         print(cpu_line("baseline CPU (this process + bqemulator)", base_cpu.per_thousand(count)))
         base_per_1k = base_cpu.per_thousand(count)
         print(cpu_line("sink CPU (this process + bqemulator)", our_cpu.per_thousand(count), base_per_1k))
-        again = through_sink(writer, bodies)
+        again = through_sink(writer, bodies, BATCH)
         total = sum(stored(bq, writer, spec) for spec in EVENT_TABLES.values())
         print(line(f"the same events again, all duplicates ({total:,} rows)", again, "events/s", base))
 

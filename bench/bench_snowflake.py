@@ -31,11 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import snowflake.connector
-from _ingest import Batch, line, make_events, prebuilt
+from _ingest import Batch, line, make_events, prebuilt, through_sink
 
-from ingest.messages import Message
 from ingest.runtime import tune_for_throughput
-from ingest.sink import Sink
 from ingest.testing import fakesnow
 from ingest.writers.snowflake import GZIP_LEVEL, SnowflakeWriter
 from ingest.writers.snowflake_staging import encoder
@@ -119,16 +117,6 @@ def executemany(address: str, grouped: Batch, rows: int = 300) -> float:
     return len(sample) / elapsed
 
 
-def through_sink(writer: SnowflakeWriter, bodies: list[bytes]) -> float:
-    messages = [Message(body, f"bench:{index}") for index, body in enumerate(bodies)]
-    started = time.perf_counter()
-    running = Sink(writer, batch_size=BATCH, flush_interval_s=0.5, max_buffer_bytes=256 << 20).start()
-    for start in range(0, len(messages), BATCH):
-        running.add(messages[start : start + BATCH])
-    running.close()
-    return len(bodies) / (time.perf_counter() - started)
-
-
 def stored(address: str, writer: SnowflakeWriter) -> int:
     conn = snowflake.connector.connect(**_args(address, writer.target.database))
     total = 0
@@ -168,7 +156,7 @@ def main() -> None:
         )
 
         writer = fresh_writer(address)
-        ours = through_sink(writer, bodies)
+        ours = through_sink(writer, bodies, BATCH)
         print(
             line(
                 f"writer via sink: validate + PUT + COPY + MERGE ({stored(address, writer):,} rows)",
@@ -177,7 +165,7 @@ def main() -> None:
                 base,
             )
         )
-        again = through_sink(writer, bodies)
+        again = through_sink(writer, bodies, BATCH)
         print(
             line(
                 f"the same events again, all duplicates ({stored(address, writer):,} rows)",
